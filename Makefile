@@ -1,0 +1,41 @@
+# Two commands set up a fresh machine: `make lab` runs the workshop, `make test` runs every test.
+SHELL := /bin/bash
+# The first Python 3.11+ on PATH (pyenv shims for missing versions fail the check and are skipped).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: lab test venv server-stop bench clean help
+
+help:
+	@echo "make lab    - install (first time), start the Temporal server, open JupyterLab on notebooks/"
+	@echo "make test   - install (first time) and run unit, integration and notebook (nbval) tests"
+	@echo "make bench  - print throughput and start-up numbers"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "Saga Lab needs Python 3.11 or newer and none was found on PATH: install it, or run: make PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: venv
+	$(BIN)/saga-lab lab $(LAB_ARGS)
+
+test: venv
+	PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
+	  --nbval-cell-timeout=120 -p no:cacheprovider $(PYTEST_ARGS)
+
+server-stop: venv
+	$(BIN)/saga-lab server stop
+
+bench: venv
+	$(BIN)/python bench/server_start.py
+	$(BIN)/python bench/saga_throughput.py
+
+clean:
+	rm -rf $(VENV) .saga-lab site test-artifacts

@@ -1,0 +1,195 @@
+"""The ``saga-lab`` command: argument parsing and output only.
+
+Every error a user can cause is one line on stderr: exit 2 for bad input (nothing
+is started or written), exit 1 when the Temporal server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+from dataclasses import asdict
+
+from . import server
+
+EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input, reported in one line with exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage and more; we print one line
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _amount(text: str) -> int:
+    if not re.fullmatch(r"[+-]?\d+", text.strip()):
+        raise argparse.ArgumentTypeError(f"amount must be a whole number of cents (e.g. 4999 for 49.99), got {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="saga-lab", description="Saga Lab: the payment saga on Temporal, from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    srv = commands.add_parser("server", help="start, stop or inspect the embedded Temporal dev server")
+    srv_commands = srv.add_subparsers(dest="action", required=True, metavar="ACTION")
+    start = srv_commands.add_parser("start", help="start it detached (or reuse the running one)")
+    start.add_argument("--port", type=int, help=f"frontend port (default $SAGA_LAB_PORT or {server.DEFAULT_PORT})")
+    start.add_argument("--ui-port", type=int, help=f"Web UI port (default $SAGA_LAB_UI_PORT or {server.DEFAULT_UI_PORT})")
+    srv_commands.add_parser("stop", help="stop it; its SQLite file keeps the histories")
+    status = srv_commands.add_parser("status", help="say whether it runs, where, and where its data is")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    place = commands.add_parser("place", help="place one order and print its end state as JSON")
+    place.add_argument("order_id", metavar="ORDER_ID")
+    place.add_argument("--amount", type=_amount, required=True, help="in cents, 1 to 1000000")
+    place.add_argument(
+        "--fail", action="append", default=[], metavar="STEP=KIND[:N]",
+        help="inject a fault: STEP is charge, create_order, create_shipment, refund or cancel_order; "
+        "KIND is transient, permanent or timeout; N (default 1) is how many attempts fail",
+    )  # fmt: skip
+    place.add_argument("--naive", action="store_true", help="run the workflow without compensation")
+
+    show = commands.add_parser("show", help="print an order's state in Temporal and the three services as JSON")
+    show.add_argument("order_id", metavar="ORDER_ID")
+
+    worker = commands.add_parser("worker", help="run workers until interrupted")
+    worker.add_argument("--service", choices=["payment", "order", "shipping", "workflow", "all"], default="all")
+
+    lab = commands.add_parser("lab", help="ensure the server and open JupyterLab on notebooks/ (what `make lab` runs)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    return parser
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _server(args) -> int:
+    settings = server.settings_from_env()
+    if args.action == "start":
+        settings = server.ServerSettings(
+            home=settings.home, port=args.port or settings.port, ui_port=args.ui_port or settings.ui_port
+        )
+        for name, port in (("--port", settings.port), ("--ui-port", settings.ui_port)):
+            if not 1 <= port <= 65535:
+                raise UsageError(f"{name} {port} is not a port number: use 1 to 65535")
+        info = server.start(settings)
+        verb = "started" if info.started else "already running"
+        print(f"Temporal server {verb}: {info.address} (pid {info.pid})")
+        print(f"Web UI: {info.ui_url}")
+        print(f"Database: {info.db_path}")
+        return EXIT_OK
+    if args.action == "stop":
+        print(server.stop(settings))
+        return EXIT_OK
+    info, line = server.status(settings)
+    if args.json:
+        print(json.dumps({"running": info is not None, "state": line, **(asdict(info) if info else {})}))
+    elif info is None:
+        print(f"Temporal server: {line}")
+    else:
+        print(f"Temporal server: {line} at {info.address} (pid {info.pid})")
+        print(f"Web UI: {info.ui_url}")
+        print(f"Database: {info.db_path}")
+    return EXIT_OK
+
+
+async def _place(args) -> int:
+    from .checkout import place_order, validate_order
+    from .faults import FaultPlan, InvalidFaultSpec
+    from .services import InvalidRequest
+    from .worker import BackgroundWorkers, tidy_activity_logs
+
+    try:
+        validate_order(args.order_id, args.amount)
+        plan = FaultPlan.parse(args.fail)
+    except (InvalidRequest, InvalidFaultSpec) as err:
+        raise UsageError(str(err)) from None
+    client = await server.connect(server.ensure_server())
+    # stdout carries one JSON object; every attempt and compensation is in the history.
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    tidy_activity_logs(logging.ERROR)
+    # Own workers every time: a task queue's poller list still names workers that died a
+    # minute ago, so "is anyone polling?" cannot be answered reliably. Extra workers on the
+    # same databases are harmless: the steps are idempotent.
+    async with BackgroundWorkers(client):
+        result = await place_order(client, args.order_id, args.amount, plan, naive=args.naive)
+    keys = ("order_id", "status", "payment_id", "shipment_id", "compensations", "error")
+    print(json.dumps({key: getattr(result, key) for key in keys}))
+    return EXIT_OK
+
+
+async def _show(args) -> int:
+    from .checkout import show_order
+    from .services import InvalidRequest
+    from .services.store import validate_order_id
+
+    try:
+        validate_order_id(args.order_id)
+    except InvalidRequest as err:
+        raise UsageError(str(err)) from None
+    client = await server.connect(server.current_server())
+    print(json.dumps(await show_order(client, args.order_id)))
+    return EXIT_OK
+
+
+async def _worker(args) -> int:
+    from .worker import SERVICES, run_workers
+
+    services = SERVICES if args.service == "all" else (args.service,)
+    info = server.current_server()
+    client = await server.connect(info)
+    print(f"workers for {', '.join(services)} polling {info.address} (Ctrl-C stops them)", flush=True)
+    try:
+        await run_workers(client, services)
+    except asyncio.CancelledError:
+        pass
+    return EXIT_OK
+
+
+def _lab(args) -> int:
+    info = server.ensure_server()
+    print(f"Temporal server: {info.address} (namespace {info.namespace})")
+    print(f"Temporal Web UI: {info.ui_url or 'set TEMPORAL_UI_URL to show it here'}")
+    notebooks = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--ip=127.0.0.1", f"--port={args.port}", f"--ServerApp.root_dir={notebooks}",
+    ]  # fmt: skip
+    if args.no_browser:
+        command.append("--no-browser")
+    print("JupyterLab: starting on http://127.0.0.1 (the link with its token follows); Ctrl-C stops it", flush=True)
+    os.execv(sys.executable, command)
+    return EXIT_OK  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "server":
+            return _server(args)
+        if args.command == "lab":
+            return _lab(args)
+        handler = {"place": _place, "show": _show, "worker": _worker}[args.command]
+        return asyncio.run(handler(args))
+    except UsageError as err:
+        print(f"saga-lab: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except server.ServerError as err:
+        print(f"saga-lab: {err}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Workers: one per service task queue, one for the workflows.
+
+``saga-lab worker --service payment`` runs one of them as its own OS process, as in
+production; :class:`BackgroundWorkers` runs them inside a notebook kernel (or the
+CLI) as asyncio tasks and stops them cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from .activities import OrderActivities, PaymentActivities, ShippingActivities, compose_greeting
+from .config import ORDER_TASK_QUEUE, PAYMENT_TASK_QUEUE, SHIPPING_TASK_QUEUE, WORKFLOW_TASK_QUEUE
+from .services import open_services
+from .workflows import HelloWorkflow, NaiveOrderWorkflow, OrderSagaWorkflow
+
+SERVICES = ("payment", "order", "shipping", "workflow")
+
+#: Which task queue each worker polls.
+TASK_QUEUES = {
+    "payment": PAYMENT_TASK_QUEUE,
+    "order": ORDER_TASK_QUEUE,
+    "shipping": SHIPPING_TASK_QUEUE,
+    "workflow": WORKFLOW_TASK_QUEUE,
+}
+
+WORKFLOWS = [OrderSagaWorkflow, NaiveOrderWorkflow, HelloWorkflow]
+
+
+def build_workers(client: Client, services: tuple[str, ...] = SERVICES, home: Path | None = None) -> list[Worker]:
+    """The workers for ``services``; activities get stores opened under ``home``."""
+    unknown = [name for name in services if name not in SERVICES]
+    if unknown:
+        raise ValueError(f"unknown service {unknown[0]!r}: use one of {', '.join(SERVICES)} or all")
+    stores = open_services(home)
+    workers = []
+    for name in services:
+        common = dict(task_queue=TASK_QUEUES[name], graceful_shutdown_timeout=timedelta(seconds=0))
+        if name == "workflow":
+            workers.append(Worker(client, workflows=WORKFLOWS, activities=[compose_greeting], **common))
+        else:
+            workers.append(Worker(client, activities=_service_activities(name, stores), **common))
+    return workers
+
+
+def _service_activities(name: str, stores) -> list:
+    if name == "payment":
+        payment = PaymentActivities(stores.payment)
+        return [payment.charge, payment.refund]
+    if name == "order":
+        orders = OrderActivities(stores.orders)
+        return [orders.create_order, orders.cancel_order]
+    shipping = ShippingActivities(stores.shipping)
+    return [shipping.create_shipment, shipping.cancel_shipment]
+
+
+class _OneLineFailures(logging.Filter):
+    """An activity failure is expected here (faults are injected): say it in one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            err = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(err).__name__}: {err}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+def tidy_activity_logs(level: int = logging.WARNING) -> None:
+    """Log each failed activity attempt as one line (``level`` ERROR hides them)."""
+    logger = logging.getLogger("temporalio.activity")
+    logger.setLevel(level)
+    if not any(isinstance(f, _OneLineFailures) for f in logger.filters):
+        logger.addFilter(_OneLineFailures())
+
+
+class BackgroundWorkers:
+    """Workers running as asyncio tasks in this process (a notebook kernel or the CLI).
+
+    Use ``async with BackgroundWorkers(client):`` or ``start()`` / ``stop()``.
+    """
+
+    def __init__(self, client: Client, services: tuple[str, ...] = SERVICES, home: Path | None = None) -> None:
+        self.client = client
+        self.services = services
+        self.home = home
+        self._workers: list[Worker] = []
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def running(self) -> bool:
+        return any(not task.done() for task in self._tasks)
+
+    async def start(self) -> BackgroundWorkers:
+        if self.running:
+            return self
+        tidy_activity_logs(logging.getLogger("temporalio.activity").level or logging.WARNING)
+        self._workers = build_workers(self.client, self.services, self.home)
+        self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
+        await asyncio.sleep(0)
+        return self
+
+    async def stop(self) -> None:
+        """Stop polling and wait for the workers to finish (activities in flight are cancelled)."""
+        await asyncio.gather(*(worker.shutdown() for worker in self._workers), return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._workers, self._tasks = [], []
+
+    async def __aenter__(self) -> BackgroundWorkers:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<BackgroundWorkers {', '.join(self.services)}: {state}>"
+
+
+async def run_workers(client: Client, services: tuple[str, ...] = SERVICES, home: Path | None = None) -> None:
+    """Run workers until cancelled (Ctrl-C in ``saga-lab worker``)."""
+    async with BackgroundWorkers(client, services, home) as workers:
+        await asyncio.gather(*workers._tasks)

@@ -1,0 +1,281 @@
+"""Workflows: orchestration only. Every side effect happens in an activity.
+
+``OrderSagaWorkflow`` runs payment -> order -> shipping and undoes what was done
+when a later step fails or the order is cancelled. ``NaiveOrderWorkflow`` runs the
+same steps with no compensation, to show the inconsistent state it leaves behind.
+``HelloWorkflow`` is the first workflow of the workshop.
+
+These live in a package (not in a notebook cell) because the worker's sandbox
+re-imports a workflow's module from its file, and a kernel's ``__main__`` has none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
+
+with workflow.unsafe.imports_passed_through():
+    from .activities import (
+        CancelOrderInput,
+        CancelShipmentInput,
+        ChargeInput,
+        CreateOrderInput,
+        CreateShipmentInput,
+        RefundInput,
+    )
+    from .config import ORDER_TASK_QUEUE, PAYMENT_TASK_QUEUE, SHIPPING_TASK_QUEUE
+    from .faults import FaultPlan
+    from .saga import CompensationFailed, Saga
+    from .services.errors import NON_RETRYABLE_ERROR_TYPES
+
+COMPLETED = "COMPLETED"
+COMPENSATED = "COMPENSATED"
+FAILED = "FAILED"
+
+#: Short on purpose: this is a lab, and a timeout fault costs one of these per attempt.
+STEP_TIMEOUT = timedelta(seconds=2)
+
+#: A forward step: a few quick retries for transient trouble, none for business errors.
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=1),
+    maximum_attempts=5,
+    non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+)
+
+#: A compensation must not give up on a transient fault: keep retrying (maximum_attempts=0).
+#: A business error still stops it: the saga then ends FAILED and needs a person.
+COMPENSATION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=0,
+    non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+)
+
+
+@dataclass
+class OrderInput:
+    order_id: str
+    amount: int
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    #: Hold the order this long before shipping (a cooling-off period); cancellable.
+    hold_seconds: float = 0.0
+    parallel_compensation: bool = False
+
+
+@dataclass
+class OrderResult:
+    order_id: str
+    status: str
+    payment_id: str | None = None
+    shipment_id: str | None = None
+    compensations: list[str] = field(default_factory=list)
+    error: str | None = None
+    failed_step: str | None = None
+
+
+@dataclass
+class Progress:
+    order_id: str
+    current_step: str | None
+    steps_done: list[str]
+    compensations_done: list[str]
+    compensating: bool
+    cancel_requested: str | None
+
+
+class OrderCancelledByCustomer(Exception):
+    """Raised inside the workflow when the ``cancel_order`` update arrives."""
+
+
+def root_message(err: BaseException) -> str:
+    """The innermost failure's message: what the service or the server said."""
+    while getattr(err, "cause", None) is not None:
+        err = err.cause
+    return getattr(err, "message", None) or str(err) or type(err).__name__
+
+
+def _business_failure(err: BaseException) -> bool:
+    """A non-retryable domain error: the service guarantees it wrote nothing."""
+    return (
+        isinstance(err, ActivityError)
+        and isinstance(err.cause, ApplicationError)
+        and err.cause.type in NON_RETRYABLE_ERROR_TYPES
+    )
+
+
+@workflow.defn
+class OrderSagaWorkflow:
+    """Charge, create the order, ship it; on failure or cancellation, undo in reverse."""
+
+    def __init__(self) -> None:
+        self._order_id = ""
+        self._current: str | None = None
+        self._done: list[str] = []
+        self._cancel_reason: str | None = None
+        self._saga = Saga()
+
+    @workflow.run
+    async def run(self, input: OrderInput) -> OrderResult:
+        self._order_id = input.order_id
+        self._saga = saga = Saga(parallel_compensation=input.parallel_compensation)
+        result = OrderResult(order_id=input.order_id, status=COMPLETED)
+        try:
+            async with saga:
+                result.payment_id = await self._step(
+                    "charge", PAYMENT_TASK_QUEUE,
+                    ChargeInput(input.order_id, input.amount, self._key("charge"), input.faults.for_step("charge")),
+                    undo=("refund", PAYMENT_TASK_QUEUE, RefundInput(input.order_id, self._key("refund"), input.faults.for_step("refund"))),
+                )  # fmt: skip
+                await self._step(
+                    "create_order", ORDER_TASK_QUEUE,
+                    CreateOrderInput(input.order_id, input.amount, self._key("create_order"), input.faults.for_step("create_order")),
+                    undo=("cancel_order", ORDER_TASK_QUEUE, CancelOrderInput(input.order_id, self._key("cancel_order"), input.faults.for_step("cancel_order"))),
+                )  # fmt: skip
+                await self._hold(input.hold_seconds)
+                result.shipment_id = await self._step(
+                    "create_shipment", SHIPPING_TASK_QUEUE,
+                    CreateShipmentInput(input.order_id, self._key("create_shipment"), input.faults.for_step("create_shipment")),
+                    undo=("cancel_shipment", SHIPPING_TASK_QUEUE, CancelShipmentInput(input.order_id, self._key("cancel_shipment"))),
+                    undo_only_if_unknown=True,
+                )  # fmt: skip
+        except CompensationFailed as err:
+            result.status = FAILED
+            result.error = f"needs a person: {err.message}"
+            result.failed_step = self._current
+            result.compensations = saga.compensated
+            raise ApplicationError(result.error, result, type="CompensationFailed", non_retryable=True) from err
+        except (ActivityError, OrderCancelledByCustomer) as err:
+            result.status = COMPENSATED
+            result.failed_step = self._current
+            result.error = f"{self._current}: {root_message(err)}" if isinstance(err, ActivityError) else str(err)
+            result.compensations = saga.compensated
+            result.shipment_id = None
+        self._current = None
+        return result
+
+    async def _step(
+        self, name: str, task_queue: str, arg: Any, *, undo: tuple[str, str, Any], undo_only_if_unknown: bool = False
+    ) -> Any:
+        """Run one step; register its compensation once the step has (or may have) done its work.
+
+        A business error means nothing was written, so there is nothing to undo. A
+        timeout or a cancellation leaves the outcome unknown, so the undo is registered.
+        """
+        self._raise_if_cancel_requested()
+        self._current = name
+        undo_name, undo_queue, undo_arg = undo
+        try:
+            value = await workflow.execute_activity(
+                name, arg,
+                task_queue=task_queue,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )  # fmt: skip
+        except BaseException as err:
+            if not _business_failure(err):
+                self._saga.add_compensation(undo_name, self._compensate, undo_name, undo_queue, undo_arg)
+            raise
+        self._done.append(name)
+        if not undo_only_if_unknown:
+            self._saga.add_compensation(undo_name, self._compensate, undo_name, undo_queue, undo_arg)
+        return value
+
+    async def _compensate(self, name: str, task_queue: str, arg: Any) -> Any:
+        return await workflow.execute_activity(
+            name, arg, task_queue=task_queue, start_to_close_timeout=STEP_TIMEOUT, retry_policy=COMPENSATION_RETRY
+        )
+
+    async def _hold(self, seconds: float) -> None:
+        """Wait before shipping; a ``cancel_order`` update ends the wait early."""
+        if seconds <= 0:
+            return
+        self._current = "hold"
+        try:
+            await workflow.wait_condition(lambda: self._cancel_reason is not None, timeout=timedelta(seconds=seconds))
+        except asyncio.TimeoutError:
+            pass
+        self._raise_if_cancel_requested()
+
+    def _raise_if_cancel_requested(self) -> None:
+        if self._cancel_reason is not None:
+            raise OrderCancelledByCustomer(f"cancelled by the customer: {self._cancel_reason}")
+
+    def _key(self, step: str) -> str:
+        """The idempotency key of one step of this order: a retry repeats it, never a new charge."""
+        return f"{workflow.info().workflow_id}:{step}"
+
+    @workflow.query
+    def progress(self) -> Progress:
+        return Progress(
+            order_id=self._order_id,
+            current_step=self._current,
+            steps_done=list(self._done),
+            compensations_done=self._saga.compensated,
+            compensating=self._saga.compensation_started,
+            cancel_requested=self._cancel_reason,
+        )
+
+    @workflow.update
+    async def cancel_order(self, reason: str) -> str:
+        """Ask the saga to stop and undo what it did; it does so at its next step or wait."""
+        self._cancel_reason = reason or "no reason given"
+        return f"cancellation requested for {self._order_id}"
+
+    @cancel_order.validator
+    def _validate_cancel(self, reason: str) -> None:
+        if self._current == "create_shipment" or self._done == ["charge", "create_order", "create_shipment"]:
+            raise ApplicationError("too late to cancel: the order is being shipped")
+        if self._saga.compensation_started:
+            raise ApplicationError("the order is already being undone")
+
+
+@workflow.defn
+class NaiveOrderWorkflow:
+    """The same three steps with retries but no compensation: a failure leaves the charge behind."""
+
+    @workflow.run
+    async def run(self, input: OrderInput) -> OrderResult:
+        result = OrderResult(order_id=input.order_id, status=COMPLETED)
+        key = workflow.info().workflow_id
+        steps = [
+            ("charge", PAYMENT_TASK_QUEUE, ChargeInput(input.order_id, input.amount, f"{key}:charge", input.faults.for_step("charge"))),
+            ("create_order", ORDER_TASK_QUEUE, CreateOrderInput(input.order_id, input.amount, f"{key}:create_order", input.faults.for_step("create_order"))),
+            ("create_shipment", SHIPPING_TASK_QUEUE, CreateShipmentInput(input.order_id, f"{key}:create_shipment", input.faults.for_step("create_shipment"))),
+        ]  # fmt: skip
+        values: dict[str, Any] = {}
+        for name, task_queue, arg in steps:
+            try:
+                values[name] = await workflow.execute_activity(
+                    name, arg, task_queue=task_queue, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY
+                )
+            except ActivityError as err:
+                result.status = FAILED
+                result.failed_step = name
+                result.error = f"{name}: {root_message(err)}"
+                result.payment_id = values.get("charge")
+                raise ApplicationError(result.error, result, type="StepFailed", non_retryable=True) from err
+        result.payment_id = values["charge"]
+        result.shipment_id = values["create_shipment"]
+        return result
+
+
+@workflow.defn
+class HelloWorkflow:
+    """One activity call: the smallest workflow, used to check the setup."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return await workflow.execute_activity(
+            "compose_greeting", name, start_to_close_timeout=timedelta(seconds=5)
+        )
