@@ -59,7 +59,6 @@ def show_source(obj: Any) -> Source:
     return Source(obj)
 
 
-def check(ok: bool, passed: str, failed: str) -> bool:
+def check(ok: bool, passed: str, failed: str) -> None:
     """An exercise's verdict in one line: what passed, or what is wrong and what to try."""
     print(f"PASS: {passed}" if ok else f"NOT YET: {failed}")
-    return ok
