@@ -167,6 +167,10 @@ def _lab(args) -> int:
     ]  # fmt: skip
     if args.no_browser:
         command.append("--no-browser")
+    if os.geteuid() == 0:  # containers and CI machines often run as root
+        command.append("--allow-root")
+    # Kernels inherit PATH: put the venv's `temporal` and `saga-lab` on it for `!` commands.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     print("JupyterLab: starting on http://127.0.0.1 (the link with its token follows); Ctrl-C stops it", flush=True)
     os.execv(sys.executable, command)
     return EXIT_OK  # not reached
