@@ -18,7 +18,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -155,6 +155,8 @@ class OrderSagaWorkflow:
             result.compensations = saga.compensated
             raise ApplicationError(result.error, result, type="CompensationFailed", non_retryable=True) from err
         except (ActivityError, OrderCancelledByCustomer) as err:
+            if isinstance(err, ActivityError) and isinstance(err.cause, CancelledError):
+                raise asyncio.CancelledError("the workflow was cancelled") from err  # ends CANCELED
             result.status = COMPENSATED
             result.failed_step = self._current
             result.error = f"{self._current}: {root_message(err)}" if isinstance(err, ActivityError) else str(err)
@@ -171,8 +173,8 @@ class OrderSagaWorkflow:
         A business error means nothing was written, so there is nothing to undo. A
         timeout or a cancellation leaves the outcome unknown, so the undo is registered.
         """
-        self._raise_if_cancel_requested()
         self._current = name
+        self._raise_if_cancel_requested()
         undo_name, undo_queue, undo_arg = undo
         try:
             value = await workflow.execute_activity(
@@ -238,6 +240,8 @@ class OrderSagaWorkflow:
             raise ApplicationError("too late to cancel: the order is being shipped")
         if self._saga.compensation_started:
             raise ApplicationError("the order is already being undone")
+        if self._cancel_reason is not None:
+            raise ApplicationError(f"cancellation was already requested: {self._cancel_reason}")
 
 
 @workflow.defn
