@@ -145,7 +145,10 @@ async def _show(args) -> int:
 async def _worker(args) -> int:
     from .worker import SERVICES, run_workers
 
+    from .faults import WORKER_PROCESS_ENV
+
     services = SERVICES if args.service == "all" else (args.service,)
+    os.environ[WORKER_PROCESS_ENV] = "1"  # a crash fault may kill this process: it is a worker
     info = server.current_server()
     client = await server.connect(info)
     print(f"workers for {', '.join(services)} polling {info.address} (Ctrl-C stops them)", flush=True)

@@ -8,7 +8,9 @@ activities act on it, using the attempt number Temporal gives them.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import re
 from dataclasses import dataclass, field
 
@@ -20,6 +22,12 @@ TRANSIENT = "transient"
 PERMANENT = "permanent"
 TIMEOUT = "timeout"
 KINDS = (TRANSIENT, PERMANENT, TIMEOUT)
+#: The worker process is killed (SIGKILL) right after the work: only the chaos runner uses
+#: it, with workers in their own processes that it restarts.
+CRASH = "crash"
+ALL_KINDS = KINDS + (CRASH,)
+#: Set in a process started by ``saga-lab worker``: only there may a crash fault kill it.
+WORKER_PROCESS_ENV = "SAGA_LAB_WORKER_PROCESS"
 
 #: The type of the retryable error a transient fault raises.
 TRANSIENT_ERROR_TYPE = "ServiceUnavailable"
@@ -40,13 +48,14 @@ class Fault:
     ``permanent``: every attempt fails with a business error; nothing is written.
     ``timeout``: the first ``times`` attempts do their work, then run past their
     start-to-close timeout, so Temporal never hears the reply (a lost reply) and retries.
+    ``crash``: the first ``times`` attempts do their work, then their worker process dies.
     """
 
     kind: str
     times: int = 1
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if self.kind not in ALL_KINDS:
             raise InvalidFaultSpec(f"unknown fault kind {self.kind!r}: use one of {', '.join(KINDS)}")
         if not isinstance(self.times, int) or isinstance(self.times, bool) or not 1 <= self.times <= MAX_TIMES:
             raise InvalidFaultSpec(f"a fault's count must be a whole number from 1 to {MAX_TIMES}, got {self.times!r}")
@@ -91,7 +100,9 @@ class FaultPlan:
         return cls(faults)
 
     @classmethod
-    def random(cls, seed: int, rate: float, steps: tuple[str, ...] = STEPS, max_times: int = 2) -> FaultPlan:
+    def random(
+        cls, seed: int, rate: float, steps: tuple[str, ...] = STEPS, max_times: int = 2, kinds: tuple[str, ...] = KINDS
+    ) -> FaultPlan:
         """A seeded plan: each step fails with probability ``rate``, with a random kind.
 
         The same seed gives the same plan, so a chaos run can be repeated exactly.
@@ -102,7 +113,7 @@ class FaultPlan:
         faults = {}
         for step in steps:
             if rng.random() < rate:
-                faults[step] = Fault(rng.choice(KINDS), rng.randint(1, max_times))
+                faults[step] = Fault(rng.choice(kinds), rng.randint(1, max_times))
         return cls(faults)
 
 
@@ -144,7 +155,13 @@ def raise_before_work(step: str, fault: Fault | None, attempt: int) -> None:
 
 
 async def lose_reply_after_work(fault: Fault | None, attempt: int, start_to_close_s: float | None) -> None:
-    """Apply a timeout fault: the work is done, then the attempt outlives its timeout."""
-    if fault is None or fault.kind != TIMEOUT or attempt > fault.times:
+    """Apply a timeout or crash fault: the work is done, and Temporal never hears the reply.
+
+    A crash kills this worker process, but only in a process started by ``saga-lab
+    worker``; anywhere else (a notebook kernel, ``saga-lab place``) it acts as a timeout.
+    """
+    if fault is None or fault.kind not in (TIMEOUT, CRASH) or attempt > fault.times:
         return
+    if fault.kind == CRASH and os.environ.get(WORKER_PROCESS_ENV) == "1":
+        os.kill(os.getpid(), signal.SIGKILL)
     await asyncio.sleep((start_to_close_s or 10.0) + 1.0)
