@@ -19,7 +19,7 @@ from .config import MAX_AMOUNT_CENTS, WORKFLOW_TASK_QUEUE
 from .faults import FaultPlan
 from .services import open_services
 from .services.store import validate_amount, validate_order_id
-from .workflows import FAILED, COMPENSATED, NaiveOrderWorkflow, OrderInput, OrderResult, OrderSagaWorkflow, Progress
+from .workflows import FAILED, COMPENSATED, NaiveOrderWorkflow, initial_search_attributes, OrderInput, OrderResult, OrderSagaWorkflow, Progress
 
 
 def validate_order(order_id: str, amount: int) -> None:
@@ -50,6 +50,7 @@ async def start_order(
             task_queue=WORKFLOW_TASK_QUEUE,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=initial_search_attributes(),
         )
     except WorkflowAlreadyStartedError:
         return client.get_workflow_handle(order_id, result_type=OrderResult)

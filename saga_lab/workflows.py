@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.workflow import ActivityCancellationType
 
@@ -60,6 +60,17 @@ COMPENSATION_RETRY = RetryPolicy(
     maximum_attempts=0,
     non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
 )
+
+
+#: Custom search attributes, registered by the embedded server at start (and by
+#: docker-compose's admin tools), so sagas can be listed by status in the Web UI and CLI.
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+FAILED_STEP = SearchAttributeKey.for_keyword("FailedStep")
+
+
+def initial_search_attributes() -> TypedSearchAttributes:
+    """What a client sets when it starts a saga; the workflow then keeps them current."""
+    return TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, "RUNNING")])
 
 
 @dataclass
@@ -153,7 +164,11 @@ class OrderSagaWorkflow:
             result.error = f"needs a person: {err.message}"
             result.failed_step = self._current
             result.compensations = saga.compensated
+            self._publish(result.status, result.failed_step)
             raise ApplicationError(result.error, result, type="CompensationFailed", non_retryable=True) from err
+        except asyncio.CancelledError:
+            self._publish("CANCELLED", self._current)
+            raise
         except (ActivityError, OrderCancelledByCustomer) as err:
             if isinstance(err, ActivityError) and isinstance(err.cause, CancelledError):
                 raise asyncio.CancelledError("the workflow was cancelled") from err  # ends CANCELED
@@ -162,8 +177,18 @@ class OrderSagaWorkflow:
             result.error = f"{self._current}: {root_message(err)}" if isinstance(err, ActivityError) else str(err)
             result.compensations = saga.compensated
             result.shipment_id = None
+        self._publish(result.status, result.failed_step)
         self._current = None
         return result
+
+    def _publish(self, status: str, failed_step: str | None) -> None:
+        """Keep the search attributes current, when the client set them at start."""
+        if workflow.info().typed_search_attributes.get(ORDER_STATUS) is None:
+            return
+        updates = [ORDER_STATUS.value_set(status)]
+        if failed_step:
+            updates.append(FAILED_STEP.value_set(failed_step))
+        workflow.upsert_search_attributes(updates)
 
     async def _step(
         self, name: str, task_queue: str, arg: Any, *, undo: tuple[str, str, Any], undo_only_if_unknown: bool = False
