@@ -66,8 +66,8 @@ class CancelShipmentInput:
 async def _perform(step: str, fault: Fault | None, work: Callable[..., Any], *args: Any) -> Any:
     """Run one service call the way every activity does: faults, a thread, error translation."""
     info = activity.info()
-    raise_before_work(step, fault, info.attempt)
     try:
+        raise_before_work(step, fault, info.attempt)
         result = await asyncio.to_thread(work, *args)
     except ServiceError as err:
         raise ApplicationError(str(err), type=err.type_name, non_retryable=True) from None
