@@ -249,7 +249,7 @@ class OrderSagaWorkflow:
             current_step=self._current,
             steps_done=list(self._done),
             compensations_done=self._saga.compensated,
-            compensating=self._saga.compensation_started,
+            compensating=self._saga.compensating,
             cancel_requested=self._cancel_reason,
         )
 
