@@ -37,10 +37,11 @@ async def start_order(
     naive: bool = False,
     hold_seconds: float = 0.0,
     parallel_compensation: bool = False,
+    deadline_seconds: float = 0.0,
 ) -> WorkflowHandle:
     """Start the saga for one order, or attach to the run that already has this order id."""
     validate_order(order_id, amount)
-    order = OrderInput(order_id, amount, faults or FaultPlan(), hold_seconds, parallel_compensation)
+    order = OrderInput(order_id, amount, faults or FaultPlan(), hold_seconds, parallel_compensation, deadline_seconds)
     workflow = NaiveOrderWorkflow.run if naive else OrderSagaWorkflow.run
     try:
         return await client.start_workflow(

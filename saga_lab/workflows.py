@@ -81,6 +81,9 @@ class OrderInput:
     #: Hold the order this long before shipping (a cooling-off period); cancellable.
     hold_seconds: float = 0.0
     parallel_compensation: bool = False
+    #: A business deadline: past it, the saga stops and compensates (0 = none). Unlike a
+    #: workflow run timeout, which ends the run on the spot and skips compensation.
+    deadline_seconds: float = 0.0
 
 
 @dataclass
@@ -133,11 +136,27 @@ class OrderSagaWorkflow:
         self._current: str | None = None
         self._done: list[str] = []
         self._cancel_reason: str | None = None
+        self._deadline_passed = False
         self._saga = Saga()
 
     @workflow.run
     async def run(self, input: OrderInput) -> OrderResult:
         self._order_id = input.order_id
+        if input.deadline_seconds <= 0:
+            return await self._run_saga(input)
+        body = asyncio.create_task(self._run_saga(input))
+        try:
+            await workflow.wait_condition(body.done, timeout=timedelta(seconds=input.deadline_seconds))
+        except asyncio.TimeoutError:
+            self._deadline_passed = True
+            body.cancel()  # the Saga compensates, then _run_saga reports COMPENSATED
+        except asyncio.CancelledError:
+            body.cancel()  # the whole workflow was cancelled: let the saga compensate first
+            await asyncio.wait([body])
+            raise
+        return await body
+
+    async def _run_saga(self, input: OrderInput) -> OrderResult:
         self._saga = saga = Saga(parallel_compensation=input.parallel_compensation)
         result = OrderResult(order_id=input.order_id, status=COMPLETED)
         try:
@@ -166,15 +185,21 @@ class OrderSagaWorkflow:
             result.compensations = saga.compensated
             self._publish(result.status, result.failed_step)
             raise ApplicationError(result.error, result, type="CompensationFailed", non_retryable=True) from err
-        except asyncio.CancelledError:
-            self._publish("CANCELLED", self._current)
-            raise
-        except (ActivityError, OrderCancelledByCustomer) as err:
-            if isinstance(err, ActivityError) and isinstance(err.cause, CancelledError):
+        except (asyncio.CancelledError, ActivityError, OrderCancelledByCustomer) as err:
+            cancelled = isinstance(err, asyncio.CancelledError) or (
+                isinstance(err, ActivityError) and isinstance(err.cause, CancelledError)
+            )
+            if cancelled and not self._deadline_passed:
+                self._publish("CANCELLED", self._current)
                 raise asyncio.CancelledError("the workflow was cancelled") from err  # ends CANCELED
             result.status = COMPENSATED
             result.failed_step = self._current
-            result.error = f"{self._current}: {root_message(err)}" if isinstance(err, ActivityError) else str(err)
+            if cancelled:
+                result.error = f"the business deadline passed during {self._current}: the order was undone"
+            elif isinstance(err, ActivityError):
+                result.error = f"{self._current}: {root_message(err)}"
+            else:
+                result.error = str(err)
             result.compensations = saga.compensated
             result.shipment_id = None
         self._publish(result.status, result.failed_step)

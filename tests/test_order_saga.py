@@ -32,7 +32,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError
 
 from saga_lab import config, server
-from saga_lab.checkout import order_result, place_order, show_order, start_order, workflow_status
+from saga_lab.checkout import order_result, place_order, progress, show_order, start_order, workflow_status
 from saga_lab.faults import ACTIONS, KINDS, PERMANENT, STEPS, TIMEOUT, TRANSIENT, Fault, FaultPlan
 from saga_lab.services import InvalidAmount, InvalidOrderId, InvalidRequest, open_services
 from saga_lab.worker import BackgroundWorkers
@@ -493,3 +493,29 @@ async def test_charge_that_times_out_on_every_attempt_is_refunded(client, fault_
     assert "timeout" in (result.error or "").lower(), result
     await assert_end_state(client, run.order_id, run.amount, exp, result)
     assert ledger_kinds(run.order_id) == ["charge", "refund"]
+
+
+async def test_a_business_deadline_compensates_where_a_run_timeout_would_not(client):
+    """Past its deadline the saga undoes itself and completes: nothing is left half done."""
+    order_id = "it-deadline"
+    result = await place_order(client, order_id, 700, hold_seconds=30, deadline_seconds=1)
+    assert result.status == "COMPENSATED"
+    assert result.compensations == ["cancel_order", "refund"]
+    assert "deadline" in result.error
+    state = await show_order(client, order_id)
+    assert state["workflow"]["status"] == "COMPLETED"
+    assert (state["payment"]["net"], state["order"]["status"], state["shipping"]["status"]) == (0, "CANCELLED", None)
+
+
+async def test_cancelling_a_saga_with_a_deadline_still_compensates_and_ends_cancelled(client):
+    handle = await start_order(client, "it-deadline-cancel", 800, hold_seconds=30, deadline_seconds=60)
+    for _ in range(100):
+        if (await progress(client, handle.id)).current_step == "hold":
+            break
+        await asyncio.sleep(0.05)
+    await handle.cancel()
+    result = await order_result(handle)
+    assert result.status == "COMPENSATED" and result.compensations == ["cancel_order", "refund"]
+    state = await show_order(client, handle.id)
+    assert state["workflow"]["status"] == "CANCELED"
+    assert state["payment"]["net"] == 0
