@@ -8,12 +8,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: lab test venv server-stop bench clean help
+.PHONY: lab test venv server-stop bench clean help diagrams site
 
 help:
 	@echo "make lab    - install (first time), start the Temporal server, open JupyterLab on notebooks/"
 	@echo "make test   - install (first time) and run unit, integration and notebook (nbval) tests"
 	@echo "make bench  - print throughput and start-up numbers"
+	@echo "make diagrams - render diagrams/*.puml to diagrams/svg/ (local PlantUML jar, needs Java)"
+	@echo "make site   - a static HTML self-study site of every notebook and diagram in site/"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Saga Lab needs Python 3.11 or newer and none was found on PATH: install it, or run: make PYTHON=/path/to/python3.11"; exit 1; }
@@ -36,6 +38,16 @@ server-stop: venv
 bench: venv
 	$(BIN)/python bench/server_start.py
 	$(BIN)/python bench/saga_throughput.py
+	$(BIN)/python bench/diagrams.py
 
 clean:
 	rm -rf $(VENV) .saga-lab site test-artifacts
+
+
+# diagrams/*.puml -> diagrams/svg/*.svg, all drawn with one Java start (needs Java; see saga_lab/diagrams.py).
+diagrams: venv
+	$(BIN)/python -m saga_lab.diagrams diagrams/*.puml --out diagrams/svg
+
+# Every notebook (stored outputs) and diagrams/*.md as HTML in site/, with a table of contents.
+site: venv
+	$(BIN)/python tools/site.py --out site

@@ -1,0 +1,238 @@
+"""Charts of sagas with matplotlib, in one style: a title, labelled axes, the same colors.
+
+- :func:`timeline`: one saga's activities as a Gantt chart (steps and compensations in
+  their own colors, retries and failures visible), from its event history.
+- :func:`outcome_counts`: how many sagas ended COMPLETED / COMPENSATED / FAILED per
+  fault point, for the chaos notebooks.
+- :func:`latency_histogram`: how long sagas took, with the median and 95th percentile.
+
+Each returns a ``matplotlib.figure.Figure`` and leaves no figure open in pyplot, so a
+notebook cell that ends with the call shows the chart exactly once, and a script can
+``fig.savefig("x.png")``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from .diagrams import COMPENSATIONS
+
+#: One palette for every chart (and the same hues as the sequence diagrams).
+COLORS = {
+    "step": "#1F5FA8",
+    "compensation": "#D9730D",
+    "retries": "#B0B7C3",
+    "timer": "#8E8E8E",
+    "failure": "#C62828",
+    "COMPLETED": "#2E7D32",
+    "COMPENSATED": "#D9730D",
+    "FAILED": "#C62828",
+    "other": "#6D6D6D",
+}
+
+#: Statuses in the order bars stack and legends list them.
+STATUS_ORDER = ("COMPLETED", "COMPENSATED", "FAILED")
+
+#: Fault points in the saga's own order (the rest follow, sorted).
+FAULT_POINT_ORDER = ("none", "charge", "create_order", "create_shipment", "refund", "cancel_order", "cancel_shipment")
+
+
+def _figure(title: str, xlabel: str, ylabel: str, size: tuple[float, float] = (9.0, 4.0)) -> tuple[Figure, Any]:
+    """A new figure with the house style, already titled and labelled."""
+    fig = plt.figure(figsize=size, layout="constrained")
+    plt.close(fig)  # returned, not left open: a notebook shows it once, as the cell's value
+    ax = fig.add_subplot()
+    ax.set_title(title, fontsize=12, fontweight="bold", loc="left")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x" if xlabel.startswith("seconds") else "y", color="#E0E0E0", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+# ------------------------------------------------------------------ one saga over time
+
+
+def _seconds(moment: datetime | None, start: datetime) -> float | None:
+    return None if moment is None else (moment - start).total_seconds()
+
+
+def timeline(history, title: str | None = None) -> Figure:
+    """One saga's activities as bars over time (seconds since the workflow started).
+
+    A light hatched bar before an activity's last attempt is the time spent on failed
+    attempts and retry back-off; a red edge and ✗ mark a final failure; timers (a
+    hold) are gray rows.
+    """
+    from temporalio.api.enums.v1 import EventType
+
+    from .history import activities
+
+    events = list(history.events)
+    start = events[0].event_time.ToDatetime(timezone.utc) if events else datetime.now(timezone.utc)
+    end = events[-1].event_time.ToDatetime(timezone.utc) if events else start
+    rows: list[dict] = []
+    for run in activities(history):
+        scheduled = _seconds(run.scheduled_at, start)
+        started = _seconds(run.started_at, start)
+        closed = _seconds(run.closed_at, start)
+        rows.append(dict(
+            label=run.name, kind="compensation" if run.name in COMPENSATIONS else "step", scheduled=scheduled,
+            started=started, closed=closed if closed is not None else _seconds(end, start),
+            attempts=run.attempts, outcome=run.outcome,
+        ))  # fmt: skip
+    timers: dict[str, dict] = {}
+    for event in events:
+        kind = EventType.Name(event.event_type)
+        at = _seconds(event.event_time.ToDatetime(timezone.utc), start)
+        if kind == "EVENT_TYPE_TIMER_STARTED":
+            attrs = event.timer_started_event_attributes
+            seconds = attrs.start_to_fire_timeout.ToTimedelta().total_seconds()
+            timers[attrs.timer_id] = row = dict(label=f"timer {seconds:g} s", kind="timer", scheduled=at, started=at,
+                                                closed=_seconds(end, start), attempts=1, outcome="running")  # fmt: skip
+            rows.append(row)
+        elif kind in ("EVENT_TYPE_TIMER_FIRED", "EVENT_TYPE_TIMER_CANCELED"):
+            attrs = event.timer_fired_event_attributes if kind.endswith("FIRED") else event.timer_canceled_event_attributes
+            if attrs.timer_id in timers:
+                timers[attrs.timer_id].update(closed=at, outcome="fired" if kind.endswith("FIRED") else "canceled")
+    rows.sort(key=lambda r: r["scheduled"] or 0.0)
+
+    fig, ax = _figure(title or f"Saga timeline: {history.workflow_id}", "seconds since the workflow started", "activity",
+                      size=(9.0, 1.2 + 0.45 * max(len(rows), 1)))  # fmt: skip
+    total = max([r["closed"] or 0.0 for r in rows] + [_seconds(end, start) or 0.0, 0.01])
+    used = set()
+    for y, row in enumerate(rows):
+        retried = row["attempts"] > 1 and row["started"] is not None
+        begin = row["started"] if retried else row["scheduled"]
+        if retried:
+            used.add("retries")
+            ax.barh(y, row["started"] - row["scheduled"], left=row["scheduled"], height=0.5,
+                    color=COLORS["retries"], hatch="///", edgecolor="white", linewidth=0)  # fmt: skip
+            ax.text(row["scheduled"], y + 0.42, f"{row['attempts'] - 1} failed attempt(s)", fontsize=8, color="#555555")
+        failed = row["outcome"] in ("failed", "timed out")
+        used.add(row["kind"])
+        width = max((row["closed"] or begin) - begin, total * 0.006)
+        ax.barh(y, width, left=begin, height=0.5, color=COLORS[row["kind"]],
+                edgecolor=COLORS["failure"] if failed else "none", linewidth=2 if failed else 0)  # fmt: skip
+        note = row["outcome"] if row["attempts"] <= 1 else f"{row['outcome']} (attempt {row['attempts']})"
+        if failed:
+            ax.plot(begin + width + total * 0.015, y, marker="X", color=COLORS["failure"], markersize=8)
+        ax.text(begin + width + total * (0.035 if failed else 0.012), y, note, va="center", fontsize=8,
+                color=COLORS["failure"] if failed else "#333333")  # fmt: skip
+    ax.set_yticks(range(len(rows)), [r["label"] for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, total * 1.3)
+    legend = {
+        "step": Patch(color=COLORS["step"], label="step"),
+        "compensation": Patch(color=COLORS["compensation"], label="compensation"),
+        "retries": Patch(facecolor=COLORS["retries"], hatch="///", edgecolor="white", label="failed attempts\n+ retry back-off"),
+        "timer": Patch(color=COLORS["timer"], label="timer"),
+    }
+    ax.legend(handles=[patch for kind, patch in legend.items() if kind in used],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)  # fmt: skip
+    return fig
+
+
+# ------------------------------------------------------------------ many sagas
+
+
+def _field(item: Any, *names: str) -> Any:
+    for name in names:
+        if isinstance(item, Mapping) and name in item:
+            return item[name]
+        if hasattr(item, name):
+            return getattr(item, name)
+    return None
+
+
+def _order(values: Iterable[str], preferred: Sequence[str]) -> list[str]:
+    values = set(values)
+    return [v for v in preferred if v in values] + sorted(values - set(preferred))
+
+
+def outcome_counts(results: Iterable[Any] | Mapping[str, Mapping[str, int]], title: str | None = None) -> Figure:
+    """Stacked bars: how many sagas ended in each status, per fault point.
+
+    ``results`` is either already counted, ``{fault_point: {status: n}}``, or one item per
+    saga: a ``(fault_point, status)`` pair, a mapping, or an object with ``fault_point``
+    (else ``failed_step``) and ``status`` — an :class:`~saga_lab.workflows.OrderResult`
+    works. A saga with no fault point counts under "none".
+    """
+    counts: dict[str, Counter] = {}
+    if isinstance(results, Mapping):
+        for point, by_status in results.items():
+            counts[str(point)] = Counter({str(k): int(v) for k, v in by_status.items()})
+    else:
+        for item in results:
+            if isinstance(item, tuple) and len(item) == 2:
+                point, status = item
+            else:
+                point, status = _field(item, "fault_point", "failed_step"), _field(item, "status")
+            counts.setdefault(str(point or "none"), Counter())[str(status)] += 1
+    points = _order(counts, FAULT_POINT_ORDER)
+    statuses = _order({s for c in counts.values() for s in c}, STATUS_ORDER)
+    sagas = sum(sum(c.values()) for c in counts.values())
+    fig, ax = _figure(title or f"End status per fault point ({sagas} sagas)", "fault point", "sagas")
+    bottoms = [0] * len(points)
+    for status in statuses:
+        heights = [counts[p][status] for p in points]
+        bars = ax.bar(points, heights, bottom=bottoms, label=status, color=COLORS.get(status, COLORS["other"]), width=0.6)
+        ax.bar_label(bars, labels=[str(h) if h else "" for h in heights], label_type="center", color="white", fontsize=9)
+        bottoms = [b + h for b, h in zip(bottoms, heights)]
+    if statuses:
+        ax.legend(title="end status", fontsize=8, title_fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    return fig
+
+
+def _as_seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def latency_histogram(
+    latencies: Iterable[float | timedelta] | Mapping[str, Iterable[float | timedelta]],
+    title: str | None = None,
+    bins: int = 20,
+) -> Figure:
+    """A histogram of saga durations in seconds, with the median and 95th percentile marked.
+
+    Give one series (seconds or ``timedelta``) or ``{label: series}`` to compare several
+    (e.g. with and without faults).
+    """
+    series = (
+        {str(k): [_as_seconds(v) for v in vs] for k, vs in latencies.items()}
+        if isinstance(latencies, Mapping)
+        else {"sagas": [_as_seconds(v) for v in latencies]}
+    )
+    count = sum(len(v) for v in series.values())
+    fig, ax = _figure(title or f"Saga latency ({count} sagas)", "latency (s)", "sagas")
+    palette = [COLORS["step"], COLORS["compensation"], COLORS["COMPLETED"], COLORS["FAILED"], COLORS["other"]]
+    everything = [v for vs in series.values() for v in vs]
+    edges = None
+    if everything:
+        low, high = min(everything), max(everything)
+        step = (high - low) / bins if high > low else 1.0
+        edges = [low + i * step for i in range(bins + 1)]
+    for i, (label, values) in enumerate(series.items()):
+        if not values:
+            continue
+        color = palette[i % len(palette)]
+        alpha = 0.85 if len(series) == 1 else 0.55
+        ax.hist(values, bins=edges, color=color, alpha=alpha, label=label)
+        median = statistics.median(values)
+        p95 = sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+        prefix = "" if len(series) == 1 else f"{label} "
+        ax.axvline(median, color=color, linestyle="-", linewidth=1.5, label=f"{prefix}median {median:.2f} s")
+        ax.axvline(p95, color=color, linestyle="--", linewidth=1.5, label=f"{prefix}p95 {p95:.2f} s")
+    if everything:
+        ax.legend(fontsize=8, frameon=False)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    return fig
