@@ -1,0 +1,1 @@
+"""Solutions to the workshop's exercises; try the exercise first."""
