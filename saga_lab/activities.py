@@ -66,11 +66,14 @@ class CancelShipmentInput:
 async def _perform(step: str, fault: Fault | None, work: Callable[..., Any], *args: Any) -> Any:
     """Run one service call the way every activity does: faults, a thread, error translation."""
     info = activity.info()
+    log = {"order_id": info.workflow_id}
     try:
         raise_before_work(step, fault, info.attempt)
         result = await asyncio.to_thread(work, *args)
     except ServiceError as err:
+        activity.logger.info("%s attempt %d refused: %s", step, info.attempt, err, extra=log)
         raise ApplicationError(str(err), type=err.type_name, non_retryable=True) from None
+    activity.logger.info("%s attempt %d done", step, info.attempt, extra=log)
     timeout = info.start_to_close_timeout.total_seconds() if info.start_to_close_timeout else None
     await lose_reply_after_work(fault, info.attempt, timeout)
     return result

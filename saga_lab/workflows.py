@@ -152,7 +152,7 @@ class OrderSagaWorkflow:
             body.cancel()  # the Saga compensates, then _run_saga reports COMPENSATED
         except asyncio.CancelledError:
             body.cancel()  # the whole workflow was cancelled: let the saga compensate first
-            await asyncio.wait([body])
+            await workflow.wait([body])
             raise
         return await body
 
@@ -203,6 +203,7 @@ class OrderSagaWorkflow:
             result.compensations = saga.compensated
             result.shipment_id = None
         self._publish(result.status, result.failed_step)
+        workflow.logger.info("saga %s: %s", result.status, result.error or "all steps done", extra={"order_id": self._order_id})
         self._current = None
         return result
 
@@ -235,18 +236,27 @@ class OrderSagaWorkflow:
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )  # fmt: skip
         except BaseException as err:
-            if not _business_failure(err):
+            unknown = not _business_failure(err)
+            workflow.logger.info(
+                "step %s failed (%s): %s", name, "outcome unknown, will undo" if unknown else "nothing written",
+                root_message(err), extra={"order_id": self._order_id},
+            )  # fmt: skip
+            if unknown:
                 self._saga.add_compensation(undo_name, self._compensate, undo_name, undo_queue, undo_arg)
             raise
+        workflow.logger.info("step %s done", name, extra={"order_id": self._order_id})
         self._done.append(name)
         if not undo_only_if_unknown:
             self._saga.add_compensation(undo_name, self._compensate, undo_name, undo_queue, undo_arg)
         return value
 
     async def _compensate(self, name: str, task_queue: str, arg: Any) -> Any:
-        return await workflow.execute_activity(
+        workflow.logger.info("compensation %s started", name, extra={"order_id": self._order_id})
+        value = await workflow.execute_activity(
             name, arg, task_queue=task_queue, start_to_close_timeout=STEP_TIMEOUT, retry_policy=COMPENSATION_RETRY
         )
+        workflow.logger.info("compensation %s done", name, extra={"order_id": self._order_id})
+        return value
 
     async def _hold(self, seconds: float) -> None:
         """Wait before shipping; a ``cancel_order`` update ends the wait early."""
