@@ -447,7 +447,7 @@ def current_server() -> ServerInfo:
 _runtime = None
 
 
-def _quiet_runtime():
+def quiet_runtime():
     """A runtime whose Rust core logs only errors.
 
     The core warns on stderr, for instance, when a timed-out attempt replies late: that
@@ -468,7 +468,7 @@ async def connect(info: ServerInfo | None = None):
 
     info = info or current_server()
     try:
-        return await Client.connect(info.address, namespace=info.namespace, runtime=_quiet_runtime())
+        return await Client.connect(info.address, namespace=info.namespace, runtime=quiet_runtime())
     except Exception as err:  # the SDK raises RuntimeError with a long gRPC message
         raise ServerError(f"cannot reach the Temporal server at {info.address}: {str(err).splitlines()[0]}") from None
 
