@@ -60,7 +60,7 @@ async def start_order(
 async def order_result(handle: WorkflowHandle) -> OrderResult:
     """Wait for the run's end and say it as an :class:`OrderResult`, whatever way it ended."""
     try:
-        return await handle.result()
+        result = await handle.result()
     except WorkflowFailureError as failure:
         cause = failure.cause
         if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict):
@@ -75,6 +75,8 @@ async def order_result(handle: WorkflowHandle) -> OrderResult:
             how = "terminated" if isinstance(cause, TerminatedError) else "timed out"
             return OrderResult(handle.id, FAILED, error=f"the workflow was {how}: no compensation ran")
         return OrderResult(handle.id, FAILED, error=str(cause or failure))
+    # A handle made without the workflow's type (get_workflow_handle(id)) returns a plain dict.
+    return OrderResult(**result) if isinstance(result, dict) else result
 
 
 async def place_order(client: Client, order_id: str, amount: int, faults: FaultPlan | None = None, **options) -> OrderResult:

@@ -327,7 +327,7 @@ def _saga_summary(value: object) -> str:
 
 
 def _input_note(value: object) -> str:
-    """The saga's input in one line: faults and hold, when the input is an ``OrderInput``."""
+    """The saga's input in one line: faults, hold and deadline, when the input is an ``OrderInput``."""
     if not isinstance(value, dict):
         return ""
     parts = []
@@ -342,6 +342,8 @@ def _input_note(value: object) -> str:
         parts.append(f"hold {value['hold_seconds']:g} s")
     if value.get("parallel_compensation"):
         parts.append("parallel compensation")
+    if value.get("deadline_seconds"):
+        parts.append(f"deadline {value['deadline_seconds']:g} s")
     return "; ".join(parts)
 
 
