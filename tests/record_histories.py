@@ -100,7 +100,7 @@ async def _wait_for_hold(handle: WorkflowHandle) -> None:
     raise RuntimeError(f"{handle.id} never reached its hold")
 
 
-async def record(client, case: Case) -> str:
+async def record(client, case: Case, out_dir: Path = HISTORIES) -> str:
     handle = await start_order(
         client, case.workflow_id, 4999, FaultPlan.parse(list(case.faults)), naive=case.naive,
         hold_seconds=case.hold_seconds, parallel_compensation=case.parallel_compensation,
@@ -116,26 +116,27 @@ async def record(client, case: Case) -> str:
     if status != case.ends:
         raise RuntimeError(f"{case.workflow_id} ended {status}, expected {case.ends}: {result}")
     history = await handle.fetch_history()
-    history_path(case).write_text(history.to_json() + "\n", encoding="utf-8")
+    (out_dir / f"{case.workflow_id}.json").write_text(history.to_json() + "\n", encoding="utf-8")
     return f"{case.workflow_id}: {status}, {result.status} {result.compensations or ''}"
 
 
-async def main() -> None:
+async def record_all(cases: list[Case], out_dir: Path) -> None:
+    """Run ``cases`` on a throw-away embedded server and write their histories to ``out_dir``."""
     tidy_activity_logs(logging.ERROR)  # the injected faults are expected: no log line per attempt
     logging.getLogger("temporalio.workflow").setLevel(logging.ERROR)
-    home = Path(tempfile.mkdtemp(prefix="saga-lab-replay-"))
+    home = Path(tempfile.mkdtemp(prefix="saga-lab-histories-"))
     settings = server.ServerSettings(home=home / "temporal", port=server.free_port(), ui_port=server.free_port())
     info = server.start(settings)
     try:
         client = await server.connect(info)
-        HISTORIES.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
         async with BackgroundWorkers(client, home=home):
-            lines = await asyncio.gather(*(record(client, case) for case in CASES))
+            lines = await asyncio.gather(*(record(client, case, out_dir) for case in cases))
         print("\n".join(lines))
-        print(f"wrote {len(CASES)} histories to {HISTORIES}")
+        print(f"wrote {len(cases)} histories to {out_dir}")
     finally:
         server.stop(settings)
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(asyncio.run(record_all(CASES, Path(sys.argv[1]) if len(sys.argv) > 1 else HISTORIES)))
