@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -41,6 +43,10 @@ START_TIMEOUT_S = 20.0
 
 class ServerError(Exception):
     """A bad state of the server, said in one line a user can act on."""
+
+
+class SettingsError(ServerError):
+    """A setting (an environment variable or an option) that cannot be used: bad input."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ def _port_from_env(name: str, default: int) -> int:
     except ValueError:
         port = -1
     if not 1 <= port <= 65535:
-        raise ServerError(f"{name}={raw!r} is not a port number: use a number from 1 to 65535")
+        raise SettingsError(f"{name}={raw!r} is not a port number: use a number from 1 to 65535")
     return port
 
 
@@ -197,12 +203,35 @@ def _timedelta(seconds: float):
     return timedelta(seconds=seconds)
 
 
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_HTTP2_SETTINGS_FRAME_TYPE = 0x4
+
+
+def speaks_grpc(address: str, timeout: float = 1.0) -> bool:
+    """Whether whatever listens at ``address`` answers like a gRPC (HTTP/2) server.
+
+    A plain-socket check with a hard timeout: a program that accepts and never answers
+    is told apart without leaving a gRPC connection attempt running in the background.
+    """
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or HOST, int(port)), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(_HTTP2_PREFACE + bytes([0, 0, 0, _HTTP2_SETTINGS_FRAME_TYPE, 0, 0, 0, 0, 0]))
+            header = sock.recv(9)
+    except (OSError, ValueError):
+        return False
+    return len(header) >= 4 and header[3] == _HTTP2_SETTINGS_FRAME_TYPE
+
+
 def is_temporal(address: str, namespace: str = DEFAULT_NAMESPACE, timeout: float = 2.0) -> bool:
     """Whether a Temporal frontend answers at ``address`` with ``namespace`` ready.
 
     Runs on its own event loop in a worker thread, so it also works inside a
     notebook kernel whose loop is already running.
     """
+    if not speaks_grpc(address, timeout=min(timeout, 1.0)):
+        return False
 
     def probe() -> bool:
         try:
@@ -288,12 +317,29 @@ def status(settings: ServerSettings | None = None) -> tuple[ServerInfo | None, s
     return _info(running, pid), "running"
 
 
+@contextlib.contextmanager
+def _start_lock(settings: ServerSettings):
+    """One start at a time per data directory (two terminals, two notebooks at once)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with open(settings.home / "temporal.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def start(settings: ServerSettings | None = None) -> ServerInfo:
     """Start the embedded dev server detached, or return the one already running.
 
     Raises :class:`ServerError` with one line for every bad state.
     """
     settings = settings or settings_from_env()
+    with _start_lock(settings):
+        return _start_locked(settings)
+
+
+def _start_locked(settings: ServerSettings) -> ServerInfo:
     info, _ = status(settings)
     if info is not None:
         _wait_ready(_recorded_settings(settings), info.pid)

@@ -235,6 +235,8 @@ class OrderSagaWorkflow:
                 retry_policy=STEP_RETRY,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )  # fmt: skip
+        except GeneratorExit:  # the worker is evicting this run from its cache: not a failure
+            raise
         except BaseException as err:
             unknown = not _business_failure(err)
             workflow.logger.info(
