@@ -77,12 +77,18 @@ def _server(args) -> int:
     settings = server.settings_from_env()
     if args.action == "start":
         settings = server.ServerSettings(
-            home=settings.home, port=args.port or settings.port, ui_port=args.ui_port or settings.ui_port
+            home=settings.home, port=settings.port if args.port is None else args.port,
+            ui_port=settings.ui_port if args.ui_port is None else args.ui_port,
         )
         for name, port in (("--port", settings.port), ("--ui-port", settings.ui_port)):
             if not 1 <= port <= 65535:
                 raise UsageError(f"{name} {port} is not a port number: use 1 to 65535")
         info = server.start(settings)
+        if not info.started and info.address != settings.address and args.port is not None:
+            raise server.ServerError(
+                f"the server is already running on {info.address}: stop it first (saga-lab server stop) "
+                f"to start it on port {settings.port}"
+            )
         verb = "started" if info.started else "already running"
         print(f"Temporal server {verb}: {info.address} (pid {info.pid})")
         print(f"Web UI: {info.ui_url}")
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             return _lab(args)
         handler = {"place": _place, "show": _show, "worker": _worker}[args.command]
         return asyncio.run(handler(args))
-    except UsageError as err:
+    except (UsageError, server.SettingsError) as err:
         print(f"saga-lab: {err}", file=sys.stderr)
         return EXIT_USAGE
     except server.ServerError as err:
@@ -196,7 +202,25 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `saga-lab show X | head`: the reader left, nothing to say
+        return EXIT_OK
+
+
+def run() -> None:
+    """The console script: ``main``, then leave at once.
+
+    A process that used a temporalio client can crash in interpreter shutdown
+    (SIGABRT in PyGILState_Release, temporalio sdk-python#300) after its output was
+    printed: flush and ``os._exit`` so the exit code is the command's, every time.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
