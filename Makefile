@@ -39,6 +39,7 @@ bench: venv
 	$(BIN)/python bench/server_start.py
 	$(BIN)/python bench/saga_throughput.py
 	$(BIN)/python bench/diagrams.py
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .saga-lab site test-artifacts

@@ -64,6 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run workers until interrupted")
     worker.add_argument("--service", choices=["payment", "order", "shipping", "workflow", "all"], default="all")
 
+    chaos = commands.add_parser(
+        "chaos", help="run many sagas with random faults, worker kills and a server restart; check every order",
+        epilog="exit status: 0 every order consistent and none lost; 3 an order is inconsistent or lost "
+        "(or money is not conserved); 2 bad input; 1 the server cannot be reached",
+    )  # fmt: skip
+    chaos.add_argument("--sagas", type=int, required=True, metavar="N", help="how many sagas to run, 1 or more")
+    chaos.add_argument("--fault-rate", type=float, default=0.3, metavar="R",
+                       help="chance that a step gets a fault, 0 to 1 (default 0.3)")  # fmt: skip
+    chaos.add_argument("--seed", type=int, default=1, metavar="S", help="seeds faults, amounts and kills (default 1)")
+    chaos.add_argument("--kill-workers", action="store_true", help="SIGKILL a random worker process every ~2 s")
+    chaos.add_argument("--restart-server", action="store_true",
+                       help="stop and restart the embedded server once (skipped when TEMPORAL_ADDRESS is set)")  # fmt: skip
+    chaos.add_argument("--deadline", type=float, metavar="SECONDS",
+                       help="a saga not ended by then is lost (default 120 + 0.5 per saga)")  # fmt: skip
+    chaos.add_argument("--run-id", metavar="ID", help="check an earlier run's orders again (default: a new run)")
+    chaos.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
     lab = commands.add_parser("lab", help="ensure the server and open JupyterLab on notebooks/ (what `make lab` runs)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
@@ -165,6 +182,27 @@ async def _worker(args) -> int:
     return EXIT_OK
 
 
+async def _chaos(args) -> int:
+    from .chaos import EXIT_INCONSISTENT, ChaosConfig, ChaosConfigError, LineProgress, TqdmProgress, run_chaos
+
+    config = ChaosConfig(
+        sagas=args.sagas, fault_rate=args.fault_rate, seed=args.seed, kill_workers=args.kill_workers,
+        restart_server=args.restart_server, deadline_s=args.deadline, run_id=args.run_id,
+    )  # fmt: skip
+    try:
+        config.validate()
+    except ChaosConfigError as err:
+        raise UsageError(str(err)) from None
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    progress = TqdmProgress() if sys.stderr.isatty() else LineProgress(sys.stderr)
+    try:
+        result = await run_chaos(config, progress)
+    finally:
+        progress.close()
+    print(json.dumps(result.to_dict()) if args.json else result.report())
+    return EXIT_OK if result.ok else EXIT_INCONSISTENT
+
+
 def _lab(args) -> int:
     info = server.ensure_server()
     print(f"Temporal server: {info.address} (namespace {info.namespace})")
@@ -192,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             return _server(args)
         if args.command == "lab":
             return _lab(args)
-        handler = {"place": _place, "show": _show, "worker": _worker}[args.command]
+        handler = {"place": _place, "show": _show, "worker": _worker, "chaos": _chaos}[args.command]
         return asyncio.run(handler(args))
     except (UsageError, server.SettingsError) as err:
         print(f"saga-lab: {err}", file=sys.stderr)
