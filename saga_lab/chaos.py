@@ -411,7 +411,7 @@ class ChaosResult:
         chaos = [f"fault rate {cfg.fault_rate:g}"]
         if cfg.kill_workers:
             chaos.append(f"a worker killed every ~{cfg.kill_interval_s:g} s")
-        if cfg.restart_server:
+        if cfg.restart_server and not (self.server_restart or {}).get("skipped"):
             chaos.append("one server restart")
         lines = [
             f"chaos run {self.run_id} (seed {cfg.seed}): {len(self.orders)} sagas, {', '.join(chaos)}; "
