@@ -161,23 +161,7 @@ class OrderSagaWorkflow:
         result = OrderResult(order_id=input.order_id, status=COMPLETED)
         try:
             async with saga:
-                result.payment_id = await self._step(
-                    "charge", PAYMENT_TASK_QUEUE,
-                    ChargeInput(input.order_id, input.amount, self._key("charge"), input.faults.for_step("charge")),
-                    undo=("refund", PAYMENT_TASK_QUEUE, RefundInput(input.order_id, self._key("refund"), input.faults.for_step("refund"))),
-                )  # fmt: skip
-                await self._step(
-                    "create_order", ORDER_TASK_QUEUE,
-                    CreateOrderInput(input.order_id, input.amount, self._key("create_order"), input.faults.for_step("create_order")),
-                    undo=("cancel_order", ORDER_TASK_QUEUE, CancelOrderInput(input.order_id, self._key("cancel_order"), input.faults.for_step("cancel_order"))),
-                )  # fmt: skip
-                await self._hold(input.hold_seconds)
-                result.shipment_id = await self._step(
-                    "create_shipment", SHIPPING_TASK_QUEUE,
-                    CreateShipmentInput(input.order_id, self._key("create_shipment"), input.faults.for_step("create_shipment")),
-                    undo=("cancel_shipment", SHIPPING_TASK_QUEUE, CancelShipmentInput(input.order_id, self._key("cancel_shipment"))),
-                    undo_only_if_unknown=True,
-                )  # fmt: skip
+                await self._forward_steps(input, result)
         except CompensationFailed as err:
             result.status = FAILED
             result.error = f"needs a person: {err.message}"
@@ -215,6 +199,36 @@ class OrderSagaWorkflow:
         if failed_step:
             updates.append(FAILED_STEP.value_set(failed_step))
         workflow.upsert_search_attributes(updates)
+
+    async def _forward_steps(self, input: OrderInput, result: OrderResult) -> None:
+        """The saga's steps in order: payment, order, a hold, shipping (the pivot)."""
+        await self._charge(input, result)
+        await self._create_order(input)
+        await self._hold(input.hold_seconds)
+        await self._create_shipment(input, result)
+
+    async def _charge(self, input: OrderInput, result: OrderResult) -> None:
+        result.payment_id = await self._step(
+            "charge", PAYMENT_TASK_QUEUE,
+            ChargeInput(input.order_id, input.amount, self._key("charge"), input.faults.for_step("charge")),
+            undo=("refund", PAYMENT_TASK_QUEUE, RefundInput(input.order_id, self._key("refund"), input.faults.for_step("refund"))),
+        )  # fmt: skip
+
+    async def _create_order(self, input: OrderInput) -> None:
+        await self._step(
+            "create_order", ORDER_TASK_QUEUE,
+            CreateOrderInput(input.order_id, input.amount, self._key("create_order"), input.faults.for_step("create_order")),
+            undo=("cancel_order", ORDER_TASK_QUEUE, CancelOrderInput(input.order_id, self._key("cancel_order"), input.faults.for_step("cancel_order"))),
+        )  # fmt: skip
+
+    async def _create_shipment(self, input: OrderInput, result: OrderResult) -> None:
+        """The pivot: no undo once it succeeded, one only if its outcome is unknown."""
+        result.shipment_id = await self._step(
+            "create_shipment", SHIPPING_TASK_QUEUE,
+            CreateShipmentInput(input.order_id, self._key("create_shipment"), input.faults.for_step("create_shipment")),
+            undo=("cancel_shipment", SHIPPING_TASK_QUEUE, CancelShipmentInput(input.order_id, self._key("cancel_shipment"))),
+            undo_only_if_unknown=True,
+        )  # fmt: skip
 
     async def _step(
         self, name: str, task_queue: str, arg: Any, *, undo: tuple[str, str, Any], undo_only_if_unknown: bool = False

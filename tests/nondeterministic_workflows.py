@@ -18,85 +18,26 @@ re-imports a workflow's module from its file.
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from saga_lab.workflows import (
-    COMPENSATED,
-    COMPLETED,
-    FAILED,
-    OrderCancelledByCustomer,
-    OrderInput,
-    OrderResult,
-    OrderSagaWorkflow,
-    root_message,
-)
-
-with workflow.unsafe.imports_passed_through():
-    from saga_lab.activities import (
-        CancelOrderInput,
-        CancelShipmentInput,
-        ChargeInput,
-        CreateOrderInput,
-        CreateShipmentInput,
-        RefundInput,
-    )
-    from saga_lab.config import ORDER_TASK_QUEUE, PAYMENT_TASK_QUEUE, SHIPPING_TASK_QUEUE
-    from saga_lab.saga import CompensationFailed, Saga
+from saga_lab.workflows import OrderInput, OrderResult, OrderSagaWorkflow
 
 #: The patch id: it is recorded in the history of every run that took the new branch.
 ORDER_FIRST_PATCH = "create-order-before-charge"
 
 
 class _CreatesTheOrderFirst(OrderSagaWorkflow):
-    """``OrderSagaWorkflow.run`` with its first two steps swapped; nothing else differs."""
+    """``OrderSagaWorkflow`` with its first two steps swapped; nothing else differs."""
 
-    async def _run_order_first(self, input: OrderInput) -> OrderResult:
-        self._order_id = input.order_id
-        self._saga = saga = Saga(parallel_compensation=input.parallel_compensation)
-        result = OrderResult(order_id=input.order_id, status=COMPLETED)
-        try:
-            async with saga:
-                await self._step(
-                    "create_order", ORDER_TASK_QUEUE,
-                    CreateOrderInput(input.order_id, input.amount, self._key("create_order"), input.faults.for_step("create_order")),
-                    undo=("cancel_order", ORDER_TASK_QUEUE, CancelOrderInput(input.order_id, self._key("cancel_order"), input.faults.for_step("cancel_order"))),
-                )  # fmt: skip
-                result.payment_id = await self._step(
-                    "charge", PAYMENT_TASK_QUEUE,
-                    ChargeInput(input.order_id, input.amount, self._key("charge"), input.faults.for_step("charge")),
-                    undo=("refund", PAYMENT_TASK_QUEUE, RefundInput(input.order_id, self._key("refund"), input.faults.for_step("refund"))),
-                )  # fmt: skip
-                await self._hold(input.hold_seconds)
-                result.shipment_id = await self._step(
-                    "create_shipment", SHIPPING_TASK_QUEUE,
-                    CreateShipmentInput(input.order_id, self._key("create_shipment"), input.faults.for_step("create_shipment")),
-                    undo=("cancel_shipment", SHIPPING_TASK_QUEUE, CancelShipmentInput(input.order_id, self._key("cancel_shipment"))),
-                    undo_only_if_unknown=True,
-                )  # fmt: skip
-        except CompensationFailed as err:
-            result.status = FAILED
-            result.error = f"needs a person: {err.message}"
-            result.failed_step = self._current
-            result.compensations = saga.compensated
-            self._publish(result.status, result.failed_step)
-            raise ApplicationError(result.error, result, type="CompensationFailed", non_retryable=True) from err
-        except asyncio.CancelledError:
-            self._publish("CANCELLED", self._current)
-            raise
-        except (ActivityError, OrderCancelledByCustomer) as err:
-            if isinstance(err, ActivityError) and isinstance(err.cause, CancelledError):
-                raise asyncio.CancelledError("the workflow was cancelled") from err
-            result.status = COMPENSATED
-            result.failed_step = self._current
-            result.error = f"{self._current}: {root_message(err)}" if isinstance(err, ActivityError) else str(err)
-            result.compensations = saga.compensated
-            result.shipment_id = None
-        self._publish(result.status, result.failed_step)
-        self._current = None
-        return result
+    _order_first = True
+
+    async def _forward_steps(self, input: OrderInput, result: OrderResult) -> None:
+        if not self._order_first:
+            return await super()._forward_steps(input, result)
+        await self._create_order(input)
+        await self._charge(input, result)
+        await self._hold(input.hold_seconds)
+        await self._create_shipment(input, result)
 
 
 @workflow.defn(name="OrderSagaWorkflow")
@@ -105,7 +46,7 @@ class OrderFirstWorkflow(_CreatesTheOrderFirst):
 
     @workflow.run
     async def run(self, input: OrderInput) -> OrderResult:
-        return await self._run_order_first(input)
+        return await super().run(input)
 
 
 @workflow.defn(name="OrderSagaWorkflow")
@@ -114,6 +55,5 @@ class OrderFirstPatchedWorkflow(_CreatesTheOrderFirst):
 
     @workflow.run
     async def run(self, input: OrderInput) -> OrderResult:
-        if workflow.patched(ORDER_FIRST_PATCH):
-            return await self._run_order_first(input)
+        self._order_first = workflow.patched(ORDER_FIRST_PATCH)
         return await super().run(input)
