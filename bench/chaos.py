@@ -71,9 +71,14 @@ def own_cpu() -> float:
 async def main(args) -> None:
     with scratch_server() as (info, home):
         config = ChaosConfig(
-            sagas=args.sagas, fault_rate=args.fault_rate, seed=args.seed, kill_workers=not args.no_kills,
-            restart_server=not args.no_restart, home=home, concurrency=args.concurrency,
-        )  # fmt: skip
+            sagas=args.sagas,
+            fault_rate=args.fault_rate,
+            seed=args.seed,
+            kill_workers=not args.no_kills,
+            restart_server=not args.no_restart,
+            home=home,
+            concurrency=args.concurrency,
+        )
         load_before = os.getloadavg()[0]
         runner_before = own_cpu()
         with ServerCpu(home) as server_cpu:
@@ -84,35 +89,53 @@ async def main(args) -> None:
         load_after = os.getloadavg()[0]
 
     counts, lat, workers = result.counts, result.latency(), result.workers
-    chaos = ["faults"] + (["worker kills"] if config.kill_workers else []) + (["server restart"] if config.restart_server else [])
-    print(f"{config.sagas} sagas, fault rate {config.fault_rate:g}, {' + '.join(chaos)}, seed {config.seed}, "
-          f"{config.concurrency or config.sagas} in flight; "
-          f"load average {load_before:.1f} before, {load_after:.1f} after (2 cores)")  # fmt: skip
-    print_table([{
-        "sagas": config.sagas,
-        "run s": f"{result.elapsed_s:.1f}",
-        "with checks s": f"{wall:.1f}",
-        "sagas/s": f"{result.throughput:.1f}",
-        "p50 s": lat["p50_s"],
-        "p95 s": lat["p95_s"],
-        COMPLETED: counts[COMPLETED],
-        COMPENSATED: counts[COMPENSATED],
-        FAILED: counts[FAILED],
-        "lost": counts[LOST],
-        "inconsistent": len(result.inconsistent),
-        "money ok": "yes" if result.money["conserved"] else "NO",
-        "worker restarts": workers["total"]["restarts"],
-    }])  # fmt: skip
+    chaos = (
+        ["faults"]
+        + (["worker kills"] if config.kill_workers else [])
+        + (["server restart"] if config.restart_server else [])
+    )
+    print(
+        f"{config.sagas} sagas, fault rate {config.fault_rate:g}, {' + '.join(chaos)}, seed {config.seed}, "
+        f"{config.concurrency or config.sagas} in flight; "
+        f"load average {load_before:.1f} before, {load_after:.1f} after (2 cores)"
+    )
+    print_table(
+        [
+            {
+                "sagas": config.sagas,
+                "run s": f"{result.elapsed_s:.1f}",
+                "with checks s": f"{wall:.1f}",
+                "sagas/s": f"{result.throughput:.1f}",
+                "p50 s": lat["p50_s"],
+                "p95 s": lat["p95_s"],
+                COMPLETED: counts[COMPLETED],
+                COMPENSATED: counts[COMPENSATED],
+                FAILED: counts[FAILED],
+                "lost": counts[LOST],
+                "inconsistent": len(result.inconsistent),
+                "money ok": "yes" if result.money["conserved"] else "NO",
+                "worker restarts": workers["total"]["restarts"],
+            }
+        ]
+    )
     print()
     rows = [("Temporal server", server_cpu.used)]
-    rows += [(f"{name} worker processes", workers[name]["cpu_s"]) for name in ("workflow", "payment", "order", "shipping")]
+    rows += [
+        (f"{name} worker processes", workers[name]["cpu_s"]) for name in ("workflow", "payment", "order", "shipping")
+    ]
     rows.append(("runner (this process)", runner))
     total = sum(cpu for _, cpu in rows)
-    print_table([
-        {"where the CPU went": name, "CPU s": f"{cpu:.1f}", "ms per saga": f"{cpu / config.sagas * 1000:.0f}",
-         "share": f"{cpu / total:.0%}"}
-        for name, cpu in rows + [("total", total)]
-    ])  # fmt: skip
+    print_table(
+        [
+            {
+                "where the CPU went": name,
+                "CPU s": f"{cpu:.1f}",
+                "ms per saga": f"{cpu / config.sagas * 1000:.0f}",
+                "share": f"{cpu / total:.0%}",
+            }
+            for name, cpu in rows + [("total", total)]
+        ]
+    )
     print(f"floor on 2 idle cores: {total / 2:.0f} s of CPU work for the run's {result.elapsed_s:.0f} s")
 
 

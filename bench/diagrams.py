@@ -46,13 +46,24 @@ def main() -> int:
         diagrams.render_svg(sources[:1])
         one.append(time.perf_counter() - began)
     print(f"drawing diagrams/*.puml to SVG, one Java start per call, {RENDER_RUNS} runs (median)")
-    print_table([
-        {"case": f"all {len(design)} design diagrams", "s": f"{statistics.median(renders):.2f}",
-         "max s": f"{max(renders):.2f}", "target s": f"<= {RENDER_TARGET_S:g}",
-         "ok": "yes" if statistics.median(renders) <= RENDER_TARGET_S else "SLOW"},
-        {"case": f"one diagram ({design[0].stem})", "s": f"{statistics.median(one):.2f}",
-         "max s": f"{max(one):.2f}", "target s": "", "ok": ""},
-    ])  # fmt: skip
+    print_table(
+        [
+            {
+                "case": f"all {len(design)} design diagrams",
+                "s": f"{statistics.median(renders):.2f}",
+                "max s": f"{max(renders):.2f}",
+                "target s": f"<= {RENDER_TARGET_S:g}",
+                "ok": "yes" if statistics.median(renders) <= RENDER_TARGET_S else "SLOW",
+            },
+            {
+                "case": f"one diagram ({design[0].stem})",
+                "s": f"{statistics.median(one):.2f}",
+                "max s": f"{max(one):.2f}",
+                "target s": "",
+                "ok": "",
+            },
+        ]
+    )
     print()
 
     rows = []
@@ -64,11 +75,17 @@ def main() -> int:
             text = diagrams.history_to_plantuml(history)
             samples.append(time.perf_counter() - began)
         median_ms = statistics.median(samples) * 1000
-        rows.append({
-            "saga (stored history)": path.stem.removeprefix("golden-"), "events": len(history.events),
-            "lines": text.count("\n"), "ms": f"{median_ms:.2f}", "max ms": f"{max(samples) * 1000:.2f}",
-            "target ms": f"<= {TEXT_TARGET_MS:g}", "ok": "yes" if median_ms <= TEXT_TARGET_MS else "SLOW",
-        })  # fmt: skip
+        rows.append(
+            {
+                "saga (stored history)": path.stem.removeprefix("golden-"),
+                "events": len(history.events),
+                "lines": text.count("\n"),
+                "ms": f"{median_ms:.2f}",
+                "max ms": f"{max(samples) * 1000:.2f}",
+                "target ms": f"<= {TEXT_TARGET_MS:g}",
+                "ok": "yes" if median_ms <= TEXT_TARGET_MS else "SLOW",
+            }
+        )
     print(f"history -> PlantUML text per saga, {TEXT_RUNS} runs (median)")
     print_table(rows)
     return 0

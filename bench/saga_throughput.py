@@ -50,12 +50,14 @@ async def main(orders: int, concurrency: int, rounds: int) -> None:
                     lat[kind].extend(latencies)
     rows = []
     for kind, name in (("plain", "plain 3-activity workflow"), ("saga", "OrderSagaWorkflow")):
-        rows.append({
-            "workflow": name,
-            "workflows/s": f"{statistics.median(rates[kind]):.1f}",
-            "p50 latency ms": f"{statistics.median(lat[kind]) * 1000:.0f}",
-            "p95 latency ms": f"{statistics.quantiles(lat[kind], n=20)[-1] * 1000:.0f}",
-        })  # fmt: skip
+        rows.append(
+            {
+                "workflow": name,
+                "workflows/s": f"{statistics.median(rates[kind]):.1f}",
+                "p50 latency ms": f"{statistics.median(lat[kind]) * 1000:.0f}",
+                "p95 latency ms": f"{statistics.quantiles(lat[kind], n=20)[-1] * 1000:.0f}",
+            }
+        )
     print(f"{orders} orders x {rounds} rounds per workflow, concurrency {concurrency}, embedded server (SQLite WAL)")
     print_table(rows)
     print(f"ratio saga / plain: {statistics.median(rates['saga']) / statistics.median(rates['plain']):.2f}")

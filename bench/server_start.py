@@ -30,11 +30,13 @@ def main() -> None:
         restart.append(time.perf_counter() - began)
         server.stop(settings)
     print(f"embedded Temporal dev server, {RUNS} runs, median (ready = namespace answers over gRPC)")
-    print_table([
-        {"case": "cold start (new data dir)", "ms": median_ms(cold), "max ms": f"{max(cold) * 1000:.0f}"},
-        {"case": "start when already running", "ms": median_ms(warm), "max ms": f"{max(warm) * 1000:.0f}"},
-        {"case": "restart on an existing db", "ms": median_ms(restart), "max ms": f"{max(restart) * 1000:.0f}"},
-    ])
+    print_table(
+        [
+            {"case": "cold start (new data dir)", "ms": median_ms(cold), "max ms": f"{max(cold) * 1000:.0f}"},
+            {"case": "start when already running", "ms": median_ms(warm), "max ms": f"{max(warm) * 1000:.0f}"},
+            {"case": "restart on an existing db", "ms": median_ms(restart), "max ms": f"{max(restart) * 1000:.0f}"},
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ RetryPolicy stops retrying at once and the message reaches the learner unchanged
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -86,7 +87,9 @@ class PaymentActivities:
     @activity.defn(name="charge")
     async def charge(self, input: ChargeInput) -> str:
         """Charge the customer; returns the payment id."""
-        payment = await _perform("charge", input.fault, self.payments.charge, input.order_id, input.amount, input.idempotency_key)
+        payment = await _perform(
+            "charge", input.fault, self.payments.charge, input.order_id, input.amount, input.idempotency_key
+        )
         return payment.payment_id
 
     @activity.defn(name="refund")
@@ -101,12 +104,16 @@ class OrderActivities:
 
     @activity.defn(name="create_order")
     async def create_order(self, input: CreateOrderInput) -> str:
-        order = await _perform("create_order", input.fault, self.orders.create_order, input.order_id, input.amount, input.idempotency_key)
+        order = await _perform(
+            "create_order", input.fault, self.orders.create_order, input.order_id, input.amount, input.idempotency_key
+        )
         return order.status
 
     @activity.defn(name="cancel_order")
     async def cancel_order(self, input: CancelOrderInput) -> str:
-        order = await _perform("cancel_order", input.fault, self.orders.cancel_order, input.order_id, input.idempotency_key)
+        order = await _perform(
+            "cancel_order", input.fault, self.orders.cancel_order, input.order_id, input.idempotency_key
+        )
         return order.status
 
 
@@ -117,13 +124,17 @@ class ShippingActivities:
     @activity.defn(name="create_shipment")
     async def create_shipment(self, input: CreateShipmentInput) -> str:
         """Book a shipment; returns the shipment id."""
-        shipment = await _perform("create_shipment", input.fault, self.shipping.create_shipment, input.order_id, input.idempotency_key)
+        shipment = await _perform(
+            "create_shipment", input.fault, self.shipping.create_shipment, input.order_id, input.idempotency_key
+        )
         return shipment.shipment_id
 
     @activity.defn(name="cancel_shipment")
     async def cancel_shipment(self, input: CancelShipmentInput) -> str | None:
         """Undo a shipment whose booking timed out (its outcome is unknown)."""
-        shipment = await _perform("cancel_shipment", input.fault, self.shipping.cancel_shipment, input.order_id, input.idempotency_key)
+        shipment = await _perform(
+            "cancel_shipment", input.fault, self.shipping.cancel_shipment, input.order_id, input.idempotency_key
+        )
         return shipment.shipment_id if shipment else None
 
 

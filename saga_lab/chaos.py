@@ -198,9 +198,14 @@ def failed_compensations(error: str | None) -> list[str]:
 
 
 def check_order(
-    status: str, amount: int, facts: OrderFacts, *, compensations: list[str] | None = None,
-    error: str | None = None, workflow_status: str | None = None,
-) -> str | None:  # fmt: skip
+    status: str,
+    amount: int,
+    facts: OrderFacts,
+    *,
+    compensations: list[str] | None = None,
+    error: str | None = None,
+    workflow_status: str | None = None,
+) -> str | None:
     """Why the order breaks the saga's promise, or None when it keeps it.
 
     * COMPLETED: one charge, net == amount, the order ACTIVE with that amount, exactly
@@ -518,8 +523,9 @@ class LineProgress:
             print(
                 f"chaos: {p.elapsed_s:5.1f} s  {p.done}/{p.total} ended ({counts or 'none yet'}); "
                 f"{p.restarts} worker restarts",
-                file=self.stream, flush=True,
-            )  # fmt: skip
+                file=self.stream,
+                flush=True,
+            )
 
     def close(self) -> None:
         pass
@@ -646,9 +652,12 @@ class _Run:
             "TEMPORAL_NAMESPACE": self.info.namespace,
         }
         self.supervisor = WorkerSupervisor(
-            SERVICES, env=env, log_path=self.home / "chaos-workers.log", mode=self.config.worker_mode,
+            SERVICES,
+            env=env,
+            log_path=self.home / "chaos-workers.log",
+            mode=self.config.worker_mode,
             on_event=self._worker_event,
-        )  # fmt: skip
+        )
         self.home.mkdir(parents=True, exist_ok=True)
         chaos: list[asyncio.Task] = []
         restart_settings = self._restart_settings()
@@ -698,8 +707,9 @@ class _Run:
             return None
         port = int(self.info.address.rsplit(":", 1)[1])
         ui_port = int(self.info.ui_url.rsplit(":", 1)[1]) if self.info.ui_url else server.free_port()
-        return server.ServerSettings(home=Path(self.info.db_path).parent, port=port, ui_port=ui_port,
-                                     namespace=self.info.namespace)  # fmt: skip
+        return server.ServerSettings(
+            home=Path(self.info.db_path).parent, port=port, ui_port=ui_port, namespace=self.info.namespace
+        )
 
     async def _saga(self, i: int, gate: asyncio.Semaphore) -> None:
         from .checkout import order_result, start_order
@@ -828,12 +838,23 @@ class _Run:
         points = [f"{step}={fault.kind}" for step, fault in plan.faults.items()]
         result = data.get("result")
         row = OrderRow(
-            order_id=data["order_id"], index=i, amount=data["amount"], faults=str(plan), fault_points=points,
-            fault_point=next(iter(plan.faults), "none"), status=LOST, latency_s=None, ended_s=None,
+            order_id=data["order_id"],
+            index=i,
+            amount=data["amount"],
+            faults=str(plan),
+            fault_points=points,
+            fault_point=next(iter(plan.faults), "none"),
+            status=LOST,
+            latency_s=None,
+            ended_s=None,
             consistent=None,
-            workflow_status=workflow_status, net=facts.net, charged=facts.charged, refunded=facts.refunded,
-            order_status=facts.order_status, shipments=list(facts.shipments),
-        )  # fmt: skip
+            workflow_status=workflow_status,
+            net=facts.net,
+            charged=facts.charged,
+            refunded=facts.refunded,
+            order_status=facts.order_status,
+            shipments=list(facts.shipments),
+        )
         if result is None:
             if "failure" in data:
                 row.problem = f"the runner could not follow it: {data['failure']}"
@@ -850,9 +871,13 @@ class _Run:
         row.compensations = list(result.compensations)
         row.failed_step, row.error = result.failed_step, result.error
         row.problem = check_order(
-            result.status, row.amount, facts, compensations=result.compensations, error=result.error,
+            result.status,
+            row.amount,
+            facts,
+            compensations=result.compensations,
+            error=result.error,
             workflow_status=workflow_status,
-        )  # fmt: skip
+        )
         row.consistent = row.problem is None
         return row
 

@@ -11,15 +11,29 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, CancelledError, TerminatedError, TimeoutError
+from temporalio.exceptions import (
+    ApplicationError,
+    CancelledError,
+    TerminatedError,
+    TimeoutError,
+    WorkflowAlreadyStartedError,
+)
 from temporalio.service import RPCError
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from .config import MAX_AMOUNT_CENTS, WORKFLOW_TASK_QUEUE
 from .faults import FaultPlan
 from .services import open_services
 from .services.store import validate_amount, validate_order_id
-from .workflows import FAILED, COMPENSATED, NaiveOrderWorkflow, initial_search_attributes, OrderInput, OrderResult, OrderSagaWorkflow, Progress
+from .workflows import (
+    COMPENSATED,
+    FAILED,
+    NaiveOrderWorkflow,
+    OrderInput,
+    OrderResult,
+    OrderSagaWorkflow,
+    Progress,
+    initial_search_attributes,
+)
 
 
 def validate_order(order_id: str, amount: int) -> None:
@@ -68,9 +82,12 @@ async def order_result(handle: WorkflowHandle) -> OrderResult:
         if isinstance(cause, CancelledError):
             progress = await handle.query(OrderSagaWorkflow.progress)
             return OrderResult(
-                handle.id, COMPENSATED, compensations=progress.compensations_done,
-                error="the workflow was cancelled; its compensations ran", failed_step=progress.current_step,
-            )  # fmt: skip
+                handle.id,
+                COMPENSATED,
+                compensations=progress.compensations_done,
+                error="the workflow was cancelled; its compensations ran",
+                failed_step=progress.current_step,
+            )
         if isinstance(cause, (TerminatedError, TimeoutError)):
             how = "terminated" if isinstance(cause, TerminatedError) else "timed out"
             return OrderResult(handle.id, FAILED, error=f"the workflow was {how}: no compensation ran")
@@ -79,7 +96,9 @@ async def order_result(handle: WorkflowHandle) -> OrderResult:
     return OrderResult(**result) if isinstance(result, dict) else result
 
 
-async def place_order(client: Client, order_id: str, amount: int, faults: FaultPlan | None = None, **options) -> OrderResult:
+async def place_order(
+    client: Client, order_id: str, amount: int, faults: FaultPlan | None = None, **options
+) -> OrderResult:
     """Place one order and wait for its saga to end."""
     return await order_result(await start_order(client, order_id, amount, faults, **options))
 

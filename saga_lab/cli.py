@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     srv_commands = srv.add_subparsers(dest="action", required=True, metavar="ACTION")
     start = srv_commands.add_parser("start", help="start it detached (or reuse the running one)")
     start.add_argument("--port", type=int, help=f"frontend port (default $SAGA_LAB_PORT or {server.DEFAULT_PORT})")
-    start.add_argument("--ui-port", type=int, help=f"Web UI port (default $SAGA_LAB_UI_PORT or {server.DEFAULT_UI_PORT})")
+    start.add_argument(
+        "--ui-port", type=int, help=f"Web UI port (default $SAGA_LAB_UI_PORT or {server.DEFAULT_UI_PORT})"
+    )
     srv_commands.add_parser("stop", help="stop it; its SQLite file keeps the histories")
     status = srv_commands.add_parser("status", help="say whether it runs, where, and where its data is")
     status.add_argument("--json", action="store_true", help="print one JSON object")
@@ -52,10 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     place.add_argument("order_id", metavar="ORDER_ID")
     place.add_argument("--amount", type=_amount, required=True, help="in cents, 1 to 1000000")
     place.add_argument(
-        "--fail", action="append", default=[], metavar="STEP=KIND[:N]",
+        "--fail",
+        action="append",
+        default=[],
+        metavar="STEP=KIND[:N]",
         help="inject a fault: STEP is charge, create_order, create_shipment, refund or cancel_order; "
         "KIND is transient, permanent or timeout; N (default 1) is how many attempts fail",
-    )  # fmt: skip
+    )
     place.add_argument("--naive", action="store_true", help="run the workflow without compensation")
 
     show = commands.add_parser("show", help="print an order's state in Temporal and the three services as JSON")
@@ -65,19 +70,32 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--service", choices=["payment", "order", "shipping", "workflow", "all"], default="all")
 
     chaos = commands.add_parser(
-        "chaos", help="run many sagas with random faults, worker kills and a server restart; check every order",
+        "chaos",
+        help="run many sagas with random faults, worker kills and a server restart; check every order",
         epilog="exit status: 0 every order consistent and none lost; 3 an order is inconsistent or lost "
         "(or money is not conserved); 2 bad input; 1 the server cannot be reached",
-    )  # fmt: skip
+    )
     chaos.add_argument("--sagas", type=int, required=True, metavar="N", help="how many sagas to run, 1 or more")
-    chaos.add_argument("--fault-rate", type=float, default=0.3, metavar="R",
-                       help="chance that a step gets a fault, 0 to 1 (default 0.3)")  # fmt: skip
+    chaos.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.3,
+        metavar="R",
+        help="chance that a step gets a fault, 0 to 1 (default 0.3)",
+    )
     chaos.add_argument("--seed", type=int, default=1, metavar="S", help="seeds faults, amounts and kills (default 1)")
     chaos.add_argument("--kill-workers", action="store_true", help="SIGKILL a random worker process every ~2 s")
-    chaos.add_argument("--restart-server", action="store_true",
-                       help="stop and restart the embedded server once (skipped when TEMPORAL_ADDRESS is set)")  # fmt: skip
-    chaos.add_argument("--deadline", type=float, metavar="SECONDS",
-                       help="a saga not ended by then is lost (default 120 + 0.5 per saga)")  # fmt: skip
+    chaos.add_argument(
+        "--restart-server",
+        action="store_true",
+        help="stop and restart the embedded server once (skipped when TEMPORAL_ADDRESS is set)",
+    )
+    chaos.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="a saga not ended by then is lost (default 120 + 0.5 per saga)",
+    )
     chaos.add_argument("--run-id", metavar="ID", help="check an earlier run's orders again (default: a new run)")
     chaos.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
@@ -94,7 +112,8 @@ def _server(args) -> int:
     settings = server.settings_from_env()
     if args.action == "start":
         settings = server.ServerSettings(
-            home=settings.home, port=settings.port if args.port is None else args.port,
+            home=settings.home,
+            port=settings.port if args.port is None else args.port,
             ui_port=settings.ui_port if args.ui_port is None else args.ui_port,
         )
         for name, port in (("--port", settings.port), ("--ui-port", settings.ui_port)):
@@ -166,9 +185,8 @@ async def _show(args) -> int:
 
 
 async def _worker(args) -> int:
-    from .worker import SERVICES, run_workers
-
     from .faults import WORKER_PROCESS_ENV
+    from .worker import SERVICES, run_workers
 
     services = SERVICES if args.service == "all" else (args.service,)
     os.environ[WORKER_PROCESS_ENV] = "1"  # a crash fault may kill this process: it is a worker
@@ -186,9 +204,14 @@ async def _chaos(args) -> int:
     from .chaos import EXIT_INCONSISTENT, ChaosConfig, ChaosConfigError, LineProgress, TqdmProgress, run_chaos
 
     config = ChaosConfig(
-        sagas=args.sagas, fault_rate=args.fault_rate, seed=args.seed, kill_workers=args.kill_workers,
-        restart_server=args.restart_server, deadline_s=args.deadline, run_id=args.run_id,
-    )  # fmt: skip
+        sagas=args.sagas,
+        fault_rate=args.fault_rate,
+        seed=args.seed,
+        kill_workers=args.kill_workers,
+        restart_server=args.restart_server,
+        deadline_s=args.deadline,
+        run_id=args.run_id,
+    )
     try:
         config.validate()
     except ChaosConfigError as err:
@@ -209,9 +232,13 @@ def _lab(args) -> int:
     print(f"Temporal Web UI: {info.ui_url or 'set TEMPORAL_UI_URL to show it here'}")
     notebooks = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
     command = [
-        sys.executable, "-m", "jupyterlab",
-        "--ip=127.0.0.1", f"--port={args.port}", f"--ServerApp.root_dir={notebooks}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ip=127.0.0.1",
+        f"--port={args.port}",
+        f"--ServerApp.root_dir={notebooks}",
+    ]
     if args.no_browser:
         command.append("--no-browser")
     if os.geteuid() == 0:  # containers and CI machines often run as root

@@ -47,9 +47,9 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .config import ORDER_TASK_QUEUE, PAYMENT_TASK_QUEUE, SHIPPING_TASK_QUEUE, WORKFLOW_TASK_QUEUE
 
@@ -132,7 +132,12 @@ def find_jar() -> str:
         pass
     prefixes = [os.environ.get("CONDA_PREFIX", ""), sys.prefix, "/usr"]
     for prefix in filter(None, prefixes):
-        for pattern in ("share/plantuml/plantuml*.jar", "share/java/plantuml*.jar", "share/java/plantuml/plantuml*.jar", "lib/plantuml*.jar"):
+        for pattern in (
+            "share/plantuml/plantuml*.jar",
+            "share/java/plantuml*.jar",
+            "share/java/plantuml/plantuml*.jar",
+            "lib/plantuml*.jar",
+        ):
             candidates += sorted(glob.glob(str(Path(prefix) / pattern)))
     for candidate in candidates:
         if Path(candidate).is_file():
@@ -303,7 +308,9 @@ def _text(value: str, width: int = 60) -> str:
 def _kind(event) -> str:
     from temporalio.api.enums.v1 import EventType
 
-    return "".join(part.capitalize() for part in EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").split("_"))
+    return "".join(
+        part.capitalize() for part in EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").split("_")
+    )
 
 
 def _json(payloads) -> object:
@@ -438,12 +445,15 @@ def history_to_plantuml(history, title: str | None = None) -> str:
                 state = "not started yet" if run.outcome == "scheduled" else "still running"
                 lines.append(f"note over {target} : {_text(f'{run.name} {state}')}")
         elif kind in ("ActivityTaskCompleted", "ActivityTaskFailed", "ActivityTaskTimedOut", "ActivityTaskCanceled"):
-            attrs = getattr(event, {
-                "ActivityTaskCompleted": "activity_task_completed_event_attributes",
-                "ActivityTaskFailed": "activity_task_failed_event_attributes",
-                "ActivityTaskTimedOut": "activity_task_timed_out_event_attributes",
-                "ActivityTaskCanceled": "activity_task_canceled_event_attributes",
-            }[kind])  # fmt: skip
+            attrs = getattr(
+                event,
+                {
+                    "ActivityTaskCompleted": "activity_task_completed_event_attributes",
+                    "ActivityTaskFailed": "activity_task_failed_event_attributes",
+                    "ActivityTaskTimedOut": "activity_task_timed_out_event_attributes",
+                    "ActivityTaskCanceled": "activity_task_canceled_event_attributes",
+                }[kind],
+            )
             run = runs.get(attrs.scheduled_event_id)
             if run is None:
                 continue
@@ -453,12 +463,20 @@ def history_to_plantuml(history, title: str | None = None) -> str:
             who_replies = f"{run.name} " if len(in_flight) > 1 else ""
             in_flight.discard(attrs.scheduled_event_id)
             if kind == "ActivityTaskCompleted":
-                arrow(source, "Workflow", f"{who_replies}completed", COMPENSATION_COLOR if is_undo else None, dashed=True)
+                arrow(
+                    source, "Workflow", f"{who_replies}completed", COMPENSATION_COLOR if is_undo else None, dashed=True
+                )
             elif kind == "ActivityTaskCanceled":
                 arrow(source, "Workflow", f"{who_replies}cancelled", QUIET_COLOR, dashed=True)
             else:
                 how = who_replies + ("failed" if kind == "ActivityTaskFailed" else "timed out")
-                arrow(source, "Workflow", _text(f"{how}: {run.failure}" if run.failure else how), FAILURE_COLOR, dashed=True)
+                arrow(
+                    source,
+                    "Workflow",
+                    _text(f"{how}: {run.failure}" if run.failure else how),
+                    FAILURE_COLOR,
+                    dashed=True,
+                )
         elif kind == "ActivityTaskCancelRequested":
             run = runs.get(event.activity_task_cancel_requested_event_attributes.scheduled_event_id)
             if run is not None:
@@ -487,7 +505,9 @@ def history_to_plantuml(history, title: str | None = None) -> str:
             attrs = event.workflow_execution_update_completed_event_attributes
             name = updates.get(attrs.meta.update_id, "update")
             failed = attrs.outcome.HasField("failure")
-            arrow("[", "Workflow", _text(f"update {name} {'failed' if failed else 'completed'}"), None, "<", dashed=True)
+            arrow(
+                "[", "Workflow", _text(f"update {name} {'failed' if failed else 'completed'}"), None, "<", dashed=True
+            )
         elif kind == "WorkflowExecutionCancelRequested":
             cause = event.workflow_execution_cancel_requested_event_attributes.cause
             arrow("[", "Workflow", _text(f"cancel requested{': ' + cause if cause else ''}"), FAILURE_COLOR)
@@ -508,7 +528,14 @@ def history_to_plantuml(history, title: str | None = None) -> str:
             arrow("[", "Workflow", "canceled", QUIET_COLOR, "<", dashed=True)
         elif kind == "WorkflowExecutionTerminated":
             reason = event.workflow_execution_terminated_event_attributes.reason
-            arrow("[", "Workflow", _text(f"terminated{': ' + reason if reason else ''} (no compensation ran)"), FAILURE_COLOR, "<", dashed=True)
+            arrow(
+                "[",
+                "Workflow",
+                _text(f"terminated{': ' + reason if reason else ''} (no compensation ran)"),
+                FAILURE_COLOR,
+                "<",
+                dashed=True,
+            )
         elif kind == "WorkflowExecutionTimedOut":
             arrow("[", "Workflow", "timed out (no compensation ran)", FAILURE_COLOR, "<", dashed=True)
         elif kind == "WorkflowExecutionContinuedAsNew":

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
 import re
+import signal
 from dataclasses import dataclass, field
 
 STEPS = ("charge", "create_order", "create_shipment", "refund", "cancel_order")
@@ -88,7 +88,9 @@ class FaultPlan:
         for spec in specs:
             match = _SPEC.match(spec.strip())
             if not match:
-                raise InvalidFaultSpec(f"cannot read fault {spec!r}: write STEP=KIND[:N], e.g. create_shipment=permanent")
+                raise InvalidFaultSpec(
+                    f"cannot read fault {spec!r}: write STEP=KIND[:N], e.g. create_shipment=permanent"
+                )
             step, kind = match["step"], match["kind"]
             if step not in STEPS:
                 raise InvalidFaultSpec(f"unknown step {step!r} in {spec!r}: use one of {', '.join(STEPS)}")

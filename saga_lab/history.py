@@ -8,7 +8,7 @@ attempts a step took and how the last one ended.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -50,7 +50,7 @@ def _kind(event) -> str:
 
 
 def _time(event) -> datetime:
-    return event.event_time.ToDatetime(timezone.utc)
+    return event.event_time.ToDatetime(UTC)
 
 
 def _failure_message(failure) -> str:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -77,36 +78,55 @@ def timeline(history, title: str | None = None) -> Figure:
     from .history import activities
 
     events = list(history.events)
-    start = events[0].event_time.ToDatetime(timezone.utc) if events else datetime.now(timezone.utc)
-    end = events[-1].event_time.ToDatetime(timezone.utc) if events else start
+    start = events[0].event_time.ToDatetime(UTC) if events else datetime.now(UTC)
+    end = events[-1].event_time.ToDatetime(UTC) if events else start
     rows: list[dict] = []
     for run in activities(history):
         scheduled = _seconds(run.scheduled_at, start)
         started = _seconds(run.started_at, start)
         closed = _seconds(run.closed_at, start)
-        rows.append(dict(
-            label=run.name, kind="compensation" if run.name in COMPENSATIONS else "step", scheduled=scheduled,
-            started=started, closed=closed if closed is not None else _seconds(end, start),
-            attempts=run.attempts, outcome=run.outcome,
-        ))  # fmt: skip
+        rows.append(
+            dict(
+                label=run.name,
+                kind="compensation" if run.name in COMPENSATIONS else "step",
+                scheduled=scheduled,
+                started=started,
+                closed=closed if closed is not None else _seconds(end, start),
+                attempts=run.attempts,
+                outcome=run.outcome,
+            )
+        )
     timers: dict[str, dict] = {}
     for event in events:
         kind = EventType.Name(event.event_type)
-        at = _seconds(event.event_time.ToDatetime(timezone.utc), start)
+        at = _seconds(event.event_time.ToDatetime(UTC), start)
         if kind == "EVENT_TYPE_TIMER_STARTED":
             attrs = event.timer_started_event_attributes
             seconds = attrs.start_to_fire_timeout.ToTimedelta().total_seconds()
-            timers[attrs.timer_id] = row = dict(label=f"timer {seconds:g} s", kind="timer", scheduled=at, started=at,
-                                                closed=_seconds(end, start), attempts=1, outcome="running")  # fmt: skip
+            timers[attrs.timer_id] = row = dict(
+                label=f"timer {seconds:g} s",
+                kind="timer",
+                scheduled=at,
+                started=at,
+                closed=_seconds(end, start),
+                attempts=1,
+                outcome="running",
+            )
             rows.append(row)
         elif kind in ("EVENT_TYPE_TIMER_FIRED", "EVENT_TYPE_TIMER_CANCELED"):
-            attrs = event.timer_fired_event_attributes if kind.endswith("FIRED") else event.timer_canceled_event_attributes
+            attrs = (
+                event.timer_fired_event_attributes if kind.endswith("FIRED") else event.timer_canceled_event_attributes
+            )
             if attrs.timer_id in timers:
                 timers[attrs.timer_id].update(closed=at, outcome="fired" if kind.endswith("FIRED") else "canceled")
     rows.sort(key=lambda r: r["scheduled"] or 0.0)
 
-    fig, ax = _figure(title or f"Saga timeline: {history.workflow_id}", "seconds since the workflow started", "activity",
-                      size=(9.0, 1.2 + 0.45 * max(len(rows), 1)))  # fmt: skip
+    fig, ax = _figure(
+        title or f"Saga timeline: {history.workflow_id}",
+        "seconds since the workflow started",
+        "activity",
+        size=(9.0, 1.2 + 0.45 * max(len(rows), 1)),
+    )
     total = max([r["closed"] or 0.0 for r in rows] + [_seconds(end, start) or 0.0, 0.01])
     used = set()
     for y, row in enumerate(rows):
@@ -114,30 +134,58 @@ def timeline(history, title: str | None = None) -> Figure:
         begin = row["started"] if retried else row["scheduled"]
         if retried:
             used.add("retries")
-            ax.barh(y, row["started"] - row["scheduled"], left=row["scheduled"], height=0.5,
-                    color=COLORS["retries"], hatch="///", edgecolor="white", linewidth=0)  # fmt: skip
+            ax.barh(
+                y,
+                row["started"] - row["scheduled"],
+                left=row["scheduled"],
+                height=0.5,
+                color=COLORS["retries"],
+                hatch="///",
+                edgecolor="white",
+                linewidth=0,
+            )
             ax.text(row["scheduled"], y + 0.42, f"{row['attempts'] - 1} failed attempt(s)", fontsize=8, color="#555555")
         failed = row["outcome"] in ("failed", "timed out")
         used.add(row["kind"])
         width = max((row["closed"] or begin) - begin, total * 0.006)
-        ax.barh(y, width, left=begin, height=0.5, color=COLORS[row["kind"]],
-                edgecolor=COLORS["failure"] if failed else "none", linewidth=2 if failed else 0)  # fmt: skip
+        ax.barh(
+            y,
+            width,
+            left=begin,
+            height=0.5,
+            color=COLORS[row["kind"]],
+            edgecolor=COLORS["failure"] if failed else "none",
+            linewidth=2 if failed else 0,
+        )
         note = row["outcome"] if row["attempts"] <= 1 else f"{row['outcome']} (attempt {row['attempts']})"
         if failed:
             ax.plot(begin + width + total * 0.015, y, marker="X", color=COLORS["failure"], markersize=8)
-        ax.text(begin + width + total * (0.035 if failed else 0.012), y, note, va="center", fontsize=8,
-                color=COLORS["failure"] if failed else "#333333")  # fmt: skip
+        ax.text(
+            begin + width + total * (0.035 if failed else 0.012),
+            y,
+            note,
+            va="center",
+            fontsize=8,
+            color=COLORS["failure"] if failed else "#333333",
+        )
     ax.set_yticks(range(len(rows)), [r["label"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, total * 1.3)
     legend = {
         "step": Patch(color=COLORS["step"], label="step"),
         "compensation": Patch(color=COLORS["compensation"], label="compensation"),
-        "retries": Patch(facecolor=COLORS["retries"], hatch="///", edgecolor="white", label="failed attempts\n+ retry back-off"),
+        "retries": Patch(
+            facecolor=COLORS["retries"], hatch="///", edgecolor="white", label="failed attempts\n+ retry back-off"
+        ),
         "timer": Patch(color=COLORS["timer"], label="timer"),
     }
-    ax.legend(handles=[patch for kind, patch in legend.items() if kind in used],
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)  # fmt: skip
+    ax.legend(
+        handles=[patch for kind, patch in legend.items() if kind in used],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+        frameon=False,
+    )
     return fig
 
 
@@ -184,11 +232,17 @@ def outcome_counts(results: Iterable[Any] | Mapping[str, Mapping[str, int]], tit
     bottoms = [0] * len(points)
     for status in statuses:
         heights = [counts[p][status] for p in points]
-        bars = ax.bar(points, heights, bottom=bottoms, label=status, color=COLORS.get(status, COLORS["other"]), width=0.6)
-        ax.bar_label(bars, labels=[str(h) if h else "" for h in heights], label_type="center", color="white", fontsize=9)
+        bars = ax.bar(
+            points, heights, bottom=bottoms, label=status, color=COLORS.get(status, COLORS["other"]), width=0.6
+        )
+        ax.bar_label(
+            bars, labels=[str(h) if h else "" for h in heights], label_type="center", color="white", fontsize=9
+        )
         bottoms = [b + h for b, h in zip(bottoms, heights)]
     if statuses:
-        ax.legend(title="end status", fontsize=8, title_fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
+        ax.legend(
+            title="end status", fontsize=8, title_fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1, 1)
+        )
     ax.yaxis.get_major_locator().set_params(integer=True)
     return fig
 

@@ -364,15 +364,24 @@ def _start_locked(settings: ServerSettings) -> ServerInfo:
     binary = temporal_cli_path()
     settings.home.mkdir(parents=True, exist_ok=True)
     command = [
-        str(binary), "server", "start-dev",
-        "--ip", HOST,
-        "--port", str(settings.port),
-        "--ui-ip", HOST,
-        "--ui-port", str(settings.ui_port),
-        "--db-filename", str(settings.db_path),
-        "--namespace", settings.namespace,
-        "--log-level", "warn",
-    ]  # fmt: skip
+        str(binary),
+        "server",
+        "start-dev",
+        "--ip",
+        HOST,
+        "--port",
+        str(settings.port),
+        "--ui-ip",
+        HOST,
+        "--ui-port",
+        str(settings.ui_port),
+        "--db-filename",
+        str(settings.db_path),
+        "--namespace",
+        settings.namespace,
+        "--log-level",
+        "warn",
+    ]
     for pragma in SQLITE_PRAGMAS:
         command += ["--sqlite-pragma", pragma]
     for name, kind in SEARCH_ATTRIBUTES.items():
@@ -532,7 +541,9 @@ def temporal_cli(args: list[str], info: ServerInfo | None = None, timeout: float
     command = [str(temporal_cli_path()), *args, "--address", info.address, "--namespace", info.namespace]
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
-        raise ServerError(f"`temporal {' '.join(args)}` failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+        raise ServerError(
+            f"`temporal {' '.join(args)}` failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
+        )
     return done.stdout
 
 
@@ -547,7 +558,10 @@ def check_tools() -> list[tuple[str, str, bool]]:
         checks.append(("temporalio (Python SDK)", version("temporalio"), True))
     except PackageNotFoundError:
         checks.append(("temporalio (Python SDK)", "missing: run make lab", False))
-    for name, finder in (("temporal CLI + dev server", temporal_cli_path), ("time-skipping test server", test_server_path)):
+    for name, finder in (
+        ("temporal CLI + dev server", temporal_cli_path),
+        ("time-skipping test server", test_server_path),
+    ):
         try:
             path = finder()
         except ServerError as err:

@@ -322,10 +322,15 @@ class _ForkLauncher(_Launcher):
 
     async def open(self) -> None:
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from saga_lab.supervisor import zygote_main; zygote_main()",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None,
-            env=self.env, start_new_session=True,
-        )  # fmt: skip
+            sys.executable,
+            "-c",
+            "from saga_lab.supervisor import zygote_main; zygote_main()",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=None,
+            env=self.env,
+            start_new_session=True,
+        )
         self._spawned: asyncio.Queue[int] = asyncio.Queue()
         self._lock = asyncio.Lock()
         self._reader = asyncio.create_task(self._read())
@@ -376,7 +381,7 @@ class _ForkLauncher(_Launcher):
                 self._proc.stdin.close()  # EOF: the zygote stops every worker, then exits
             await asyncio.wait_for(self._proc.wait(), 10)
             await asyncio.wait_for(asyncio.shield(self._reader), 2)  # the last "exited" lines
-        except (asyncio.TimeoutError, ProcessLookupError, ConnectionError):
+        except (TimeoutError, ProcessLookupError, ConnectionError):
             pass
         finally:
             if self._proc.returncode is None:
@@ -393,15 +398,20 @@ class _ExecLauncher(_Launcher):
         self._waiters: set[asyncio.Task] = set()
 
     async def spawn(self, service: str) -> int:
-        log = open(self.log_path, "ab")
-        try:
+        with open(self.log_path, "ab") as log:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "saga_lab.cli", "worker", "--service", service,
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-                env={**self.env, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
-            )  # fmt: skip
-        finally:
-            log.close()
+                sys.executable,
+                "-m",
+                "saga_lab.cli",
+                "worker",
+                "--service",
+                service,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env={**self.env, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+            )
         self._procs[proc.pid] = proc
         waiter = asyncio.create_task(self._wait(proc))
         self._waiters.add(waiter)
@@ -428,7 +438,7 @@ class _ExecLauncher(_Launcher):
         for proc in procs:
             try:
                 await asyncio.wait_for(proc.wait(), max(0.01, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()
         for waiter in list(self._waiters):
@@ -447,10 +457,11 @@ def zygote_main() -> None:
     """
     import selectors
 
-    import saga_lab.cli  # noqa: F401  (the point: children start with all of this imported)
-    import saga_lab.worker  # noqa: F401
-    import temporalio.client  # noqa: F401
+    import temporalio.client
     import temporalio.worker  # noqa: F401
+
+    import saga_lab.cli
+    import saga_lab.worker  # noqa: F401
 
     _set_process_name("saga-lab-zygote")
     _prewarm()

@@ -147,7 +147,7 @@ class OrderSagaWorkflow:
         body = asyncio.create_task(self._run_saga(input))
         try:
             await workflow.wait_condition(body.done, timeout=timedelta(seconds=input.deadline_seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._deadline_passed = True
             body.cancel()  # the Saga compensates, then _run_saga reports COMPENSATED
         except asyncio.CancelledError:
@@ -187,7 +187,9 @@ class OrderSagaWorkflow:
             result.compensations = saga.compensated
             result.shipment_id = None
         self._publish(result.status, result.failed_step)
-        workflow.logger.info("saga %s: %s", result.status, result.error or "all steps done", extra={"order_id": self._order_id})
+        workflow.logger.info(
+            "saga %s: %s", result.status, result.error or "all steps done", extra={"order_id": self._order_id}
+        )
         self._current = None
         return result
 
@@ -209,26 +211,43 @@ class OrderSagaWorkflow:
 
     async def _charge(self, input: OrderInput, result: OrderResult) -> None:
         result.payment_id = await self._step(
-            "charge", PAYMENT_TASK_QUEUE,
+            "charge",
+            PAYMENT_TASK_QUEUE,
             ChargeInput(input.order_id, input.amount, self._key("charge"), input.faults.for_step("charge")),
-            undo=("refund", PAYMENT_TASK_QUEUE, RefundInput(input.order_id, self._key("refund"), input.faults.for_step("refund"))),
-        )  # fmt: skip
+            undo=(
+                "refund",
+                PAYMENT_TASK_QUEUE,
+                RefundInput(input.order_id, self._key("refund"), input.faults.for_step("refund")),
+            ),
+        )
 
     async def _create_order(self, input: OrderInput) -> None:
         await self._step(
-            "create_order", ORDER_TASK_QUEUE,
-            CreateOrderInput(input.order_id, input.amount, self._key("create_order"), input.faults.for_step("create_order")),
-            undo=("cancel_order", ORDER_TASK_QUEUE, CancelOrderInput(input.order_id, self._key("cancel_order"), input.faults.for_step("cancel_order"))),
-        )  # fmt: skip
+            "create_order",
+            ORDER_TASK_QUEUE,
+            CreateOrderInput(
+                input.order_id, input.amount, self._key("create_order"), input.faults.for_step("create_order")
+            ),
+            undo=(
+                "cancel_order",
+                ORDER_TASK_QUEUE,
+                CancelOrderInput(input.order_id, self._key("cancel_order"), input.faults.for_step("cancel_order")),
+            ),
+        )
 
     async def _create_shipment(self, input: OrderInput, result: OrderResult) -> None:
         """The pivot: no undo once it succeeded, one only if its outcome is unknown."""
         result.shipment_id = await self._step(
-            "create_shipment", SHIPPING_TASK_QUEUE,
+            "create_shipment",
+            SHIPPING_TASK_QUEUE,
             CreateShipmentInput(input.order_id, self._key("create_shipment"), input.faults.for_step("create_shipment")),
-            undo=("cancel_shipment", SHIPPING_TASK_QUEUE, CancelShipmentInput(input.order_id, self._key("cancel_shipment"))),
+            undo=(
+                "cancel_shipment",
+                SHIPPING_TASK_QUEUE,
+                CancelShipmentInput(input.order_id, self._key("cancel_shipment")),
+            ),
             undo_only_if_unknown=True,
-        )  # fmt: skip
+        )
 
     async def _step(
         self, name: str, task_queue: str, arg: Any, *, undo: tuple[str, str, Any], undo_only_if_unknown: bool = False
@@ -243,20 +262,24 @@ class OrderSagaWorkflow:
         undo_name, undo_queue, undo_arg = undo
         try:
             value = await workflow.execute_activity(
-                name, arg,
+                name,
+                arg,
                 task_queue=task_queue,
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=STEP_RETRY,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-            )  # fmt: skip
+            )
         except GeneratorExit:  # the worker is evicting this run from its cache: not a failure
             raise
         except BaseException as err:
             unknown = not _business_failure(err)
             workflow.logger.info(
-                "step %s failed (%s): %s", name, "outcome unknown, will undo" if unknown else "nothing written",
-                root_message(err), extra={"order_id": self._order_id},
-            )  # fmt: skip
+                "step %s failed (%s): %s",
+                name,
+                "outcome unknown, will undo" if unknown else "nothing written",
+                root_message(err),
+                extra={"order_id": self._order_id},
+            )
             if unknown:
                 self._saga.add_compensation(undo_name, self._compensate, undo_name, undo_queue, undo_arg)
             raise
@@ -281,7 +304,7 @@ class OrderSagaWorkflow:
         self._current = "hold"
         try:
             await workflow.wait_condition(lambda: self._cancel_reason is not None, timeout=timedelta(seconds=seconds))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self._raise_if_cancel_requested()
 
@@ -329,10 +352,24 @@ class NaiveOrderWorkflow:
         result = OrderResult(order_id=input.order_id, status=COMPLETED)
         key = workflow.info().workflow_id
         steps = [
-            ("charge", PAYMENT_TASK_QUEUE, ChargeInput(input.order_id, input.amount, f"{key}:charge", input.faults.for_step("charge"))),
-            ("create_order", ORDER_TASK_QUEUE, CreateOrderInput(input.order_id, input.amount, f"{key}:create_order", input.faults.for_step("create_order"))),
-            ("create_shipment", SHIPPING_TASK_QUEUE, CreateShipmentInput(input.order_id, f"{key}:create_shipment", input.faults.for_step("create_shipment"))),
-        ]  # fmt: skip
+            (
+                "charge",
+                PAYMENT_TASK_QUEUE,
+                ChargeInput(input.order_id, input.amount, f"{key}:charge", input.faults.for_step("charge")),
+            ),
+            (
+                "create_order",
+                ORDER_TASK_QUEUE,
+                CreateOrderInput(
+                    input.order_id, input.amount, f"{key}:create_order", input.faults.for_step("create_order")
+                ),
+            ),
+            (
+                "create_shipment",
+                SHIPPING_TASK_QUEUE,
+                CreateShipmentInput(input.order_id, f"{key}:create_shipment", input.faults.for_step("create_shipment")),
+            ),
+        ]
         values: dict[str, Any] = {}
         for name, task_queue, arg in steps:
             try:
@@ -356,6 +393,4 @@ class HelloWorkflow:
 
     @workflow.run
     async def run(self, name: str) -> str:
-        return await workflow.execute_activity(
-            "compose_greeting", name, start_to_close_timeout=timedelta(seconds=5)
-        )
+        return await workflow.execute_activity("compose_greeting", name, start_to_close_timeout=timedelta(seconds=5))

@@ -61,29 +61,43 @@ CASES = [
     Case("replay-shipment-permanent", ("create_shipment=permanent",), why="compensated: cancel_order, refund"),
     Case("replay-charge-transient-2", ("charge=transient:2",), why="two retries, then completed"),
     Case(
-        "replay-shipment-transient-5", ("create_shipment=transient:5",),
+        "replay-shipment-transient-5",
+        ("create_shipment=transient:5",),
         why="retries exhausted, outcome unknown: cancel_shipment too",
-    ),  # fmt: skip
+    ),
     Case(
-        "replay-refund-permanent", ("create_shipment=permanent", "refund=permanent"), ends="FAILED",
+        "replay-refund-permanent",
+        ("create_shipment=permanent", "refund=permanent"),
+        ends="FAILED",
         why="a compensation fails for good: FAILED, needs a person",
-    ),  # fmt: skip
+    ),
     Case(
-        "replay-parallel-compensation", ("create_shipment=permanent",), parallel_compensation=True,
+        "replay-parallel-compensation",
+        ("create_shipment=permanent",),
+        parallel_compensation=True,
         why="compensations started side by side",
-    ),  # fmt: skip
+    ),
     Case(
-        "replay-cancel-update-during-hold", hold_seconds=30, cancel="update",
+        "replay-cancel-update-during-hold",
+        hold_seconds=30,
+        cancel="update",
         why="the cancel_order update ends the hold; compensated",
-    ),  # fmt: skip
+    ),
     Case(
-        "replay-cancel-request-during-hold", hold_seconds=30, cancel="cancel", ends="CANCELED",
+        "replay-cancel-request-during-hold",
+        hold_seconds=30,
+        cancel="cancel",
+        ends="CANCELED",
         why="Temporal cancellation during the hold; compensated, CANCELED",
-    ),  # fmt: skip
+    ),
     Case(
-        "replay-naive-shipment-permanent", ("create_shipment=permanent",), naive=True, ends="FAILED",
-        workflow_type="NaiveOrderWorkflow", why="no saga: FAILED with the charge left behind",
-    ),  # fmt: skip
+        "replay-naive-shipment-permanent",
+        ("create_shipment=permanent",),
+        naive=True,
+        ends="FAILED",
+        workflow_type="NaiveOrderWorkflow",
+        why="no saga: FAILED with the charge left behind",
+    ),
 ]
 
 
@@ -102,9 +116,14 @@ async def _wait_for_hold(handle: WorkflowHandle) -> None:
 
 async def record(client, case: Case, out_dir: Path = HISTORIES) -> str:
     handle = await start_order(
-        client, case.workflow_id, 4999, FaultPlan.parse(list(case.faults)), naive=case.naive,
-        hold_seconds=case.hold_seconds, parallel_compensation=case.parallel_compensation,
-    )  # fmt: skip
+        client,
+        case.workflow_id,
+        4999,
+        FaultPlan.parse(list(case.faults)),
+        naive=case.naive,
+        hold_seconds=case.hold_seconds,
+        parallel_compensation=case.parallel_compensation,
+    )
     if case.cancel:
         await _wait_for_hold(handle)
         if case.cancel == "update":

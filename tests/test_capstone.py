@@ -29,11 +29,17 @@ async def test_the_solution_passes_every_case(session_server: server.ServerInfo)
 
 async def test_the_skeleton_is_told_what_is_wrong(session_server: server.ServerInfo) -> None:
     client = await server.connect(session_server)
-    results = {r.name: r for r in await check_trip_saga(client, skeleton.TripSagaWorkflow, prefix="test-capstone-skeleton")}
+    results = {
+        r.name: r for r in await check_trip_saga(client, skeleton.TripSagaWorkflow, prefix="test-capstone-skeleton")
+    }
     # nothing to undo: the skeleton already gets these right
     assert [name for name, r in results.items() if r.ok] == [
-        "all booked", "flight refused", "flight busy twice", "hotel busy twice", "car busy twice",
-    ]  # fmt: skip
+        "all booked",
+        "flight refused",
+        "flight busy twice",
+        "hotel busy twice",
+        "car busy twice",
+    ]
     assert str(results["car refused"]) == "NOT YET  car refused: expected cancel_hotel then cancel_flight, got []"
     assert results["hotel refused"].problem == "expected cancel_flight, got []"
     assert results["car refused"].booked == ["flight", "hotel"]

@@ -57,8 +57,10 @@ def alive(pid: int) -> bool:
 
 def needs_a_person(*records: tuple[str, str]) -> str:
     """The error a FAILED saga reports, built by the real CompensationFailed."""
-    built = [CompensationRecord(name, status, None if status == "done" else f"{name} was rejected (injected)")
-             for name, status in records]  # fmt: skip
+    built = [
+        CompensationRecord(name, status, None if status == "done" else f"{name} was rejected (injected)")
+        for name, status in records
+    ]
     return f"needs a person: {CompensationFailed(built).message}"
 
 
@@ -70,16 +72,22 @@ def test_a_completed_order_is_charged_once_active_and_shipped_once() -> None:
     assert check_order(COMPLETED, 500, good, workflow_status="COMPLETED") is None
     twice = OrderFacts(charges=2, charged=1000, order_status="ACTIVE", order_amount=500, shipments=["CREATED"])
     assert "charged 2 times" in check_order(COMPLETED, 500, twice)
-    refunded = OrderFacts(charges=1, charged=500, refunded=500, order_status="ACTIVE", order_amount=500, shipments=["CREATED"])
+    refunded = OrderFacts(
+        charges=1, charged=500, refunded=500, order_status="ACTIVE", order_amount=500, shipments=["CREATED"]
+    )
     assert "net 0, expected the amount 500" in check_order(COMPLETED, 500, refunded)
-    two_shipments = OrderFacts(charges=1, charged=500, order_status="ACTIVE", order_amount=500, shipments=["CREATED"] * 2)
+    two_shipments = OrderFacts(
+        charges=1, charged=500, order_status="ACTIVE", order_amount=500, shipments=["CREATED"] * 2
+    )
     assert "expected one CREATED" in check_order(COMPLETED, 500, two_shipments)
     assert "the workflow is FAILED" in check_order(COMPLETED, 500, good, workflow_status="FAILED")
 
 
 def test_a_compensated_order_holds_no_money_no_active_order_no_live_shipment() -> None:
     assert check_order(COMPENSATED, 500, OrderFacts(), workflow_status="COMPLETED") is None
-    undone = OrderFacts(charges=1, charged=500, refunded=500, order_status="CANCELLED", order_amount=500, shipments=["CANCELLED"])
+    undone = OrderFacts(
+        charges=1, charged=500, refunded=500, order_status="CANCELLED", order_amount=500, shipments=["CANCELLED"]
+    )
     assert check_order(COMPENSATED, 500, undone) is None
     kept = OrderFacts(charges=1, charged=500, order_status="CANCELLED", order_amount=500)
     assert "net 500, expected 0" in check_order(COMPENSATED, 500, kept)
@@ -93,16 +101,23 @@ def test_a_failed_order_is_explained_by_the_compensation_that_failed() -> None:
     refund_failed = needs_a_person(("cancel_order", "done"), ("refund", "failed"))
     assert failed_compensations(refund_failed) == ["refund"]
     held = OrderFacts(charges=1, charged=500, order_status="CANCELLED", order_amount=500)
-    assert check_order(FAILED, 500, held, compensations=["cancel_order"], error=refund_failed, workflow_status="FAILED") is None
+    assert (
+        check_order(FAILED, 500, held, compensations=["cancel_order"], error=refund_failed, workflow_status="FAILED")
+        is None
+    )
     refunded_anyway = OrderFacts(charges=1, charged=500, refunded=500, order_status="CANCELLED", order_amount=500)
-    assert "yet 500 was refunded" in check_order(FAILED, 500, refunded_anyway, compensations=["cancel_order"], error=refund_failed)
+    assert "yet 500 was refunded" in check_order(
+        FAILED, 500, refunded_anyway, compensations=["cancel_order"], error=refund_failed
+    )
 
     cancel_failed = needs_a_person(("cancel_order", "failed"), ("refund", "done"))
     assert failed_compensations(cancel_failed) == ["cancel_order"]
     active = OrderFacts(charges=1, charged=500, refunded=500, order_status="ACTIVE", order_amount=500)
     assert check_order(FAILED, 500, active, compensations=["refund"], error=cancel_failed) is None
     not_refunded = OrderFacts(charges=1, charged=500, order_status="ACTIVE", order_amount=500)
-    assert "refunded, yet net 500" in check_order(FAILED, 500, not_refunded, compensations=["refund"], error=cancel_failed)
+    assert "refunded, yet net 500" in check_order(
+        FAILED, 500, not_refunded, compensations=["refund"], error=cancel_failed
+    )
 
     both = needs_a_person(("cancel_order", "failed"), ("refund", "failed"))
     assert failed_compensations(both) == ["cancel_order", "refund"]
@@ -153,8 +168,17 @@ def test_an_inconsistent_order_makes_the_command_fail(monkeypatch, capsys) -> No
     """Exit 3 (not 0) when the checker found an order that breaks the saga's promise."""
     config = ChaosConfig(sagas=1)
     row = OrderRow("chaos-x-1-0", 0, 500, "no faults", [], "none", COMPLETED, 1.0, 1.0, False, "net 0, expected 500")
-    money = {"charged": 0, "refunded": 0, "net": 0, "net_completed": 0, "amount_completed": 500,
-             "net_compensated": 0, "net_failed": 0, "net_lost": 0, "conserved": False}  # fmt: skip
+    money = {
+        "charged": 0,
+        "refunded": 0,
+        "net": 0,
+        "net_completed": 0,
+        "amount_completed": 500,
+        "net_compensated": 0,
+        "net_failed": 0,
+        "net_lost": 0,
+        "conserved": False,
+    }
     result = ChaosResult(config, "x", "chaos-x-1-", "127.0.0.1:1", 1.0, [row], money, {"total": {}}, None, [])
 
     async def fake_run_chaos(config, progress=None, **_):
@@ -174,7 +198,7 @@ async def test_a_killed_worker_is_back_within_half_a_second_and_none_is_left_beh
     supervisor = WorkerSupervisor(
         env={"TEMPORAL_ADDRESS": session_server.address},
         on_event=lambda kind, service, pid, detail: events.append((time.monotonic(), kind, service)),
-    )  # fmt: skip
+    )
     seen: set[int] = set()
     async with supervisor:
         first = supervisor.pids
@@ -249,8 +273,10 @@ def test_the_command_prints_one_json_summary() -> None:
     ``TEMPORAL_ADDRESS``, inherited)."""
     done = subprocess.run(
         [str(SAGA_LAB), "chaos", "--sagas", "10", "--fault-rate", "0.1", "--seed", "3", "--restart-server", "--json"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["ok"] is True and summary["sagas"] == 10

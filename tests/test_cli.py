@@ -43,12 +43,18 @@ NULL_SERVICES = {
     "shipping": {"status": None},
 }
 
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``saga-lab ARGS`` once, as a user would."""
     return subprocess.run(
-        [str(SAGA_LAB), *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout,
+        [str(SAGA_LAB), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
 
 
 def run_many(commands: list[tuple[str, ...]], env: dict | None = None) -> list[subprocess.CompletedProcess]:
@@ -377,9 +383,14 @@ def test_unreachable_server_exits_1_with_one_line(dead_env, argv):
 def _worker_until_sigint(env: dict) -> tuple[str, int, str, float]:
     """(first stdout line, exit code, stderr, seconds from SIGINT to exit)."""
     proc = subprocess.Popen(
-        [str(SAGA_LAB), "worker", "--service", "payment"], cwd=REPO, env=env, text=True,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [str(SAGA_LAB), "worker", "--service", "payment"],
+        cwd=REPO,
+        env=env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 30)
         assert ready, "the worker printed nothing within 30 s"

@@ -49,8 +49,12 @@ def test_the_stored_histories_and_golden_files_are_there():
     assert len(HISTORIES) >= 5, "run tests/histories/make_histories.py"
     assert sorted(p.stem for p in GOLDEN.glob("*.puml")) == [p.stem for p in HISTORIES]
     assert {p.stem for p in DESIGN} >= {
-        "saga_design", "failure_at_charge", "failure_at_create_order", "failure_at_create_shipment", "architecture",
-    }  # fmt: skip
+        "saga_design",
+        "failure_at_charge",
+        "failure_at_create_order",
+        "failure_at_create_shipment",
+        "architecture",
+    }
 
 
 # ------------------------------------------------------------------ history -> text
@@ -114,14 +118,20 @@ def test_many_retries_are_one_arrow():
 
 def test_a_timed_out_attempt_is_shown_as_such():
     text = by_name("golden-order-timeout-1")
-    assert re.search(r"Workflow -\[#\w+\]>x Order : create_order attempt 1 timed out, retried: activity\s*(\\n)?StartToClose\s*(\\n)?timeout", text)
+    assert re.search(
+        r"Workflow -\[#\w+\]>x Order : create_order attempt 1 timed out, retried: "
+        r"activity\s*(\\n)?StartToClose\s*(\\n)?timeout",
+        text,
+    )
 
 
 def test_a_failed_compensation_ends_the_run_failed():
     text = by_name("golden-refund-permanent")
     after = text.split("== compensation ==\n")[1]
     assert "Payment -[#C62828]-> Workflow : failed: the refund was rejected" in after
-    assert re.search(r"^\[<-\[#\w+\]- Workflow : failed: saga FAILED \(undone: cancel_order\): needs a person", after, re.M)
+    assert re.search(
+        r"^\[<-\[#\w+\]- Workflow : failed: saga FAILED \(undone: cancel_order\): needs a person", after, re.M
+    )
 
 
 def test_cancel_update_timer_and_end_are_shown():
@@ -139,7 +149,9 @@ def test_cancel_update_timer_and_end_are_shown():
 
 def test_cancel_request_is_shown_and_the_run_ends_canceled():
     text = by_name("golden-cancel-request-during-hold")
-    assert text.index("Workflow : cancel requested") < text.index("timer 30 s canceled") < text.index("== compensation ==")
+    assert (
+        text.index("Workflow : cancel requested") < text.index("timer 30 s canceled") < text.index("== compensation ==")
+    )
     assert re.search(r"^\[<-\[#\w+\]- Workflow : canceled$", text, re.M)
 
 
@@ -185,9 +197,30 @@ def monkeypatch_module():
     patcher.undo()
 
 
-SEQUENCE_PARTICIPANTS = ("Customer", "OrderSagaWorkflow", "Payment", "Order", "Shipping", "payment-task-queue", "shipping-task-queue")
-ARCHITECTURE_NAMES = ("JupyterLab notebook", "saga-lab CLI", "Temporal server", "Web UI", "temporal.db", "payment worker",
-                      "order-task-queue", "PaymentService", "OrderService", "ShippingService", "payment.db", "orders.db", "shipping.db")  # fmt: skip
+SEQUENCE_PARTICIPANTS = (
+    "Customer",
+    "OrderSagaWorkflow",
+    "Payment",
+    "Order",
+    "Shipping",
+    "payment-task-queue",
+    "shipping-task-queue",
+)
+ARCHITECTURE_NAMES = (
+    "JupyterLab notebook",
+    "saga-lab CLI",
+    "Temporal server",
+    "Web UI",
+    "temporal.db",
+    "payment worker",
+    "order-task-queue",
+    "PaymentService",
+    "OrderService",
+    "ShippingService",
+    "payment.db",
+    "orders.db",
+    "shipping.db",
+)
 
 
 @pytest.mark.parametrize("name", [p.stem for p in DESIGN])
@@ -228,7 +261,7 @@ def test_the_command_line_writes_one_svg_per_file(drawn, tmp_path, capsys):
 def test_a_syntax_error_is_reported_by_the_command_line(tmp_path, capsys, monkeypatch):
     broken = tmp_path / "broken.puml"
     broken.write_text("@startuml\nthis is -> -> not plantuml\n@enduml\n")
-    monkeypatch.setattr(diagrams, "render_svg", lambda sources: ['<svg><text>Syntax Error?</text></svg>'])
+    monkeypatch.setattr(diagrams, "render_svg", lambda sources: ["<svg><text>Syntax Error?</text></svg>"])
     assert diagrams.main([str(broken), "--out", str(tmp_path)]) == 1
     assert "syntax error in" in capsys.readouterr().err
 
@@ -247,7 +280,9 @@ def test_without_java_one_line_and_the_source_as_text(monkeypatch, capsys):
     _without_java(monkeypatch)
     diagram = render_file(DESIGN[0])
     out, err = capsys.readouterr()
-    assert out.count("\n") == 1 and "Java was not found" in out and "apt install" in out and "conda install openjdk" in out
+    assert (
+        out.count("\n") == 1 and "Java was not found" in out and "apt install" in out and "conda install openjdk" in out
+    )
     assert err == "" and "Traceback" not in out
     assert diagram.svg is None and diagram._repr_svg_() is None
     assert repr(diagram) == DESIGN[0].read_text(encoding="utf-8").rstrip("\n")

@@ -103,7 +103,9 @@ def test_direct_dependency_pinned_alike_everywhere(requirement):
 def test_environment_pins_nothing_beyond_constraints():
     constraints = _constraints()
     for name, version in _env_pins().items():
-        assert constraints.get(name) == version, f"environment.yml pins {name}=={version}, constraints.txt {constraints.get(name)}"
+        assert constraints.get(name) == version, (
+            f"environment.yml pins {name}=={version}, constraints.txt {constraints.get(name)}"
+        )
 
 
 def test_environment_channels_and_conda_packages():

@@ -40,8 +40,12 @@ def test_lab_starts_the_server_its_ui_and_jupyterlab(tmp_path):
     env.update(SAGA_LAB_HOME=str(tmp_path), SAGA_LAB_PORT=str(port), SAGA_LAB_UI_PORT=str(ui_port))
     lab = subprocess.Popen(
         [str(SAGA_LAB), "lab", "--no-browser", "--port", str(lab_port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         lab_status = _wait_for(f"http://127.0.0.1:{lab_port}/api", deadline)

@@ -10,14 +10,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from temporalio.client import WorkflowHistory  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from temporalio.client import WorkflowHistory
 
-from saga_lab.plots import COLORS, latency_histogram, outcome_counts, timeline  # noqa: E402
-from saga_lab.workflows import OrderResult  # noqa: E402
+from saga_lab.plots import COLORS, latency_histogram, outcome_counts, timeline
+from saga_lab.workflows import OrderResult
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 
@@ -54,7 +54,7 @@ def test_timeline_shows_steps_and_compensations_in_their_colors():
     assert labels == ["charge", "create_order", "create_shipment", "cancel_order", "refund"]
     colors = bar_colors(ax)
     assert COLORS["step"].lower() in colors and COLORS["compensation"].lower() in colors
-    assert any("failed" == t.get_text() for t in ax.texts)
+    assert any(t.get_text() == "failed" for t in ax.texts)
 
 
 def test_timeline_shows_retries():
@@ -79,8 +79,12 @@ def _heights(ax) -> int:
 
 
 def test_outcome_counts_from_results():
-    results = [OrderResult("a", "COMPLETED"), OrderResult("b", "COMPENSATED", failed_step="create_shipment"),
-               OrderResult("c", "FAILED", failed_step="create_shipment"), OrderResult("d", "COMPENSATED", failed_step="charge")]  # fmt: skip
+    results = [
+        OrderResult("a", "COMPLETED"),
+        OrderResult("b", "COMPENSATED", failed_step="create_shipment"),
+        OrderResult("c", "FAILED", failed_step="create_shipment"),
+        OrderResult("d", "COMPENSATED", failed_step="charge"),
+    ]
     fig = outcome_counts(results)
     assert_styled(fig, "End status per fault point (4 sagas)")
     ax = fig.axes[0]

@@ -94,7 +94,10 @@ async def test_creating_the_order_before_charging_breaks_a_recorded_saga():
     replayer = Replayer(workflows=[changed.OrderFirstWorkflow])
     with pytest.raises(NondeterminismError) as raised:
         await replayer.replay_workflow(load(HAPPY))
-    assert "Activity type of scheduled event 'charge' does not match activity type of activity command 'create_order'" in str(raised.value)
+    assert (
+        "Activity type of scheduled event 'charge' does not match activity type of activity command 'create_order'"
+        in str(raised.value)
+    )
 
 
 async def test_the_breaking_change_breaks_every_recorded_saga_and_only_those():
@@ -110,5 +113,7 @@ async def test_the_same_change_behind_workflow_patched_replays_every_recorded_ru
     replayer = Replayer(workflows=[changed.OrderFirstPatchedWorkflow, NaiveOrderWorkflow])
     histories = [load(case) for case in CASES]
     results = await replayer.replay_workflows(_each(histories), raise_on_replay_failure=False)
-    failed = {h.workflow_id: str(results.replay_failures[h.run_id]) for h in histories if h.run_id in results.replay_failures}
+    failed = {
+        h.workflow_id: str(results.replay_failures[h.run_id]) for h in histories if h.run_id in results.replay_failures
+    }
     assert failed == {}

@@ -18,8 +18,8 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from saga_lab.saga import CompensationFailed, CompensationRecord, Saga
 from saga_lab import server
+from saga_lab.saga import CompensationFailed, CompensationRecord, Saga
 
 try:  # tests/ may or may not become a package
     from . import saga_test_workflows as wf
@@ -314,7 +314,10 @@ async def test_failure_error_shape():
     assert isinstance(err, ApplicationError) and err.type == "CompensationFailed" and err.non_retryable
     assert isinstance(err.__cause__, ValueError)
     assert err.message == "1 of 2 compensations failed: refund (card service down)"
-    assert err.records == [CompensationRecord("cancel_order", "done"), CompensationRecord("refund", "failed", "card service down")]
+    assert err.records == [
+        CompensationRecord("cancel_order", "done"),
+        CompensationRecord("refund", "failed", "card service down"),
+    ]
     assert list(err.details) == [
         {"name": "cancel_order", "status": "done", "error": None},
         {"name": "refund", "status": "failed", "error": "card service down"},

@@ -59,11 +59,11 @@ from saga_lab.workflows import (
     COMPENSATED,
     COMPLETED,
     FAILED,
+    STEP_RETRY,
     NaiveOrderWorkflow,
     OrderInput,
     OrderResult,
     OrderSagaWorkflow,
-    STEP_RETRY,
 )
 
 try:  # tests/ may or may not become a package
@@ -172,7 +172,9 @@ def _order_id(label: str) -> str:
     return f"ts-{label}-{uuid.uuid4().hex[:6]}"
 
 
-async def _start(env: WorkflowEnvironment, order: OrderInput, workflow=OrderSagaWorkflow.run, task_queue=WORKFLOW_TASK_QUEUE):
+async def _start(
+    env: WorkflowEnvironment, order: OrderInput, workflow=OrderSagaWorkflow.run, task_queue=WORKFLOW_TASK_QUEUE
+):
     return await env.client.start_workflow(workflow, order, id=order.order_id, task_queue=task_queue)
 
 
@@ -270,33 +272,52 @@ class CompensationPath:
 PATHS = {
     "happy": CompensationPath((), COMPLETED, [], ["charge", "create_order", "create_shipment"]),
     "charge-declined": CompensationPath(("charge=permanent",), COMPENSATED, [], ["charge"]),
-    "order-rejected": CompensationPath(("create_order=permanent",), COMPENSATED, ["refund"], ["charge", "create_order", "refund"]),
+    "order-rejected": CompensationPath(
+        ("create_order=permanent",), COMPENSATED, ["refund"], ["charge", "create_order", "refund"]
+    ),
     "shipment-rejected": CompensationPath(
-        ("create_shipment=permanent",), COMPENSATED, ["cancel_order", "refund"],
+        ("create_shipment=permanent",),
+        COMPENSATED,
+        ["cancel_order", "refund"],
         ["charge", "create_order", "create_shipment", "cancel_order", "refund"],
-    ),  # fmt: skip
-    "charge-retried": CompensationPath(("charge=transient:2",), COMPLETED, [], ["charge"] * 3 + ["create_order", "create_shipment"]),
+    ),
+    "charge-retried": CompensationPath(
+        ("charge=transient:2",), COMPLETED, [], ["charge"] * 3 + ["create_order", "create_shipment"]
+    ),
     # a step that runs out of attempts without a business answer may have happened: undo it too
-    "charge-unavailable": CompensationPath(("charge=transient:5",), COMPENSATED, ["refund"], ["charge"] * 5 + ["refund"]),
+    "charge-unavailable": CompensationPath(
+        ("charge=transient:5",), COMPENSATED, ["refund"], ["charge"] * 5 + ["refund"]
+    ),
     "shipment-unavailable": CompensationPath(
-        ("create_shipment=transient:5",), COMPENSATED, ["cancel_shipment", "cancel_order", "refund"],
+        ("create_shipment=transient:5",),
+        COMPENSATED,
+        ["cancel_shipment", "cancel_order", "refund"],
         ["charge", "create_order"] + ["create_shipment"] * 5 + ["cancel_shipment", "cancel_order", "refund"],
-    ),  # fmt: skip
+    ),
     "refund-retried": CompensationPath(
-        ("create_shipment=permanent", "refund=transient:2"), COMPENSATED, ["cancel_order", "refund"],
+        ("create_shipment=permanent", "refund=transient:2"),
+        COMPENSATED,
+        ["cancel_order", "refund"],
         ["charge", "create_order", "create_shipment", "cancel_order"] + ["refund"] * 3,
-    ),  # fmt: skip
+    ),
     "order-rejected-refund-retried": CompensationPath(  # notebook 09's exercise
-        ("create_order=permanent", "refund=transient:2"), COMPENSATED, ["refund"], ["charge", "create_order"] + ["refund"] * 3,
+        ("create_order=permanent", "refund=transient:2"),
+        COMPENSATED,
+        ["refund"],
+        ["charge", "create_order"] + ["refund"] * 3,
     ),
     "refund-rejected": CompensationPath(
-        ("create_shipment=permanent", "refund=permanent"), FAILED, ["cancel_order"],
+        ("create_shipment=permanent", "refund=permanent"),
+        FAILED,
+        ["cancel_order"],
         ["charge", "create_order", "create_shipment", "cancel_order", "refund"],
-    ),  # fmt: skip
+    ),
     "cancel-order-rejected": CompensationPath(
-        ("create_shipment=permanent", "cancel_order=permanent"), FAILED, ["refund"],
+        ("create_shipment=permanent", "cancel_order=permanent"),
+        FAILED,
+        ["refund"],
         ["charge", "create_order", "create_shipment", "cancel_order", "refund"],
-    ),  # fmt: skip
+    ),
 }
 
 
@@ -312,7 +333,9 @@ async def test_each_fault_takes_its_compensation_path(env, path: CompensationPat
 
 
 async def test_a_failed_compensation_fails_the_workflow_and_says_a_person_is_needed(env):
-    order = OrderInput(_order_id("needs-person"), 4999, FaultPlan.parse(["create_shipment=permanent", "refund=permanent"]))
+    order = OrderInput(
+        _order_id("needs-person"), 4999, FaultPlan.parse(["create_shipment=permanent", "refund=permanent"])
+    )
     handle = await _start(env, order)
     with pytest.raises(WorkflowFailureError) as failed:
         await asyncio.wait_for(handle.result(), RESULT_TIMEOUT_S)
@@ -323,7 +346,9 @@ async def test_a_failed_compensation_fails_the_workflow_and_says_a_person_is_nee
 
 
 async def test_parallel_compensation_runs_both_undos(env):
-    order = OrderInput(_order_id("parallel"), 4999, FaultPlan.parse(["create_shipment=permanent"]), parallel_compensation=True)
+    order = OrderInput(
+        _order_id("parallel"), 4999, FaultPlan.parse(["create_shipment=permanent"]), parallel_compensation=True
+    )
     result = await _result(await _start(env, order))
     assert result.status == COMPENSATED and sorted(result.compensations) == ["cancel_order", "refund"]
     assert sorted(calls(order.order_id)[3:]) == ["cancel_order", "refund"]

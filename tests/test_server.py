@@ -36,6 +36,7 @@ from saga_lab import server
 REPO = Path(__file__).resolve().parent.parent
 SAGA_LAB = REPO / ".venv" / "bin" / "saga-lab"
 
+
 @dataclass
 class Home:
     path: Path
@@ -50,9 +51,14 @@ class Home:
     def cli(self, *args: str, timeout: float = 90, env: dict | None = None) -> subprocess.CompletedProcess:
         """Run ``saga-lab ARGS`` once with this home's environment (``env`` overrides some of it)."""
         return subprocess.run(
-            [str(SAGA_LAB), *args], capture_output=True, text=True, env={**self.env, **(env or {})}, cwd=REPO,
-            timeout=timeout, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [str(SAGA_LAB), *args],
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            cwd=REPO,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def dev_servers(home: Path) -> list[int]:
@@ -497,10 +503,7 @@ def _decode(address: str, v6: bool) -> tuple[str, int]:
 
 def listening_sockets(pid: int) -> list[tuple[str, int]]:
     """(ip, port) of every TCP socket in LISTEN state that ``pid`` (or a child) holds open."""
-    pids = [pid] + [
-        int(p.name) for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _ppid(p) == pid
-    ]  # fmt: skip
+    pids = [pid] + [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(p) == pid]
     inodes = set()
     for each in pids:
         for fd in Path(f"/proc/{each}/fd").iterdir():

@@ -35,9 +35,9 @@ from saga_lab.services import (
     ShippingService,
     UnknownOrder,
     UnknownPayment,
+    errors,
     open_services,
 )
-from saga_lab.services import errors
 from saga_lab.services.store import Store, validate_amount
 
 BAD_AMOUNTS = [0, -1, 10.5, 10.0, True, False, config.MAX_AMOUNT_CENTS + 1, "100", None, Decimal("10")]
@@ -71,9 +71,21 @@ def shipping(tmp_path: Path) -> ShippingService:
 def test_every_error_is_a_service_error_named_by_its_class() -> None:
     classes = [getattr(errors, name) for name in NON_RETRYABLE_ERROR_TYPES]
     assert all(issubclass(cls, ServiceError) and cls.type_name == cls.__name__ for cls in classes)
-    for name in ("InvalidAmount", "UnknownOrder", "UnknownPayment", "RefundExceedsCharge", "IdempotencyConflict",
-                 "OrderCancelled", "PaymentDeclined", "OrderRejected", "ShipmentRejected", "RefundRejected",
-                 "CancellationRejected", "InvalidOrderId", "InvalidIdempotencyKey"):
+    for name in (
+        "InvalidAmount",
+        "UnknownOrder",
+        "UnknownPayment",
+        "RefundExceedsCharge",
+        "IdempotencyConflict",
+        "OrderCancelled",
+        "PaymentDeclined",
+        "OrderRejected",
+        "ShipmentRejected",
+        "RefundRejected",
+        "CancellationRejected",
+        "InvalidOrderId",
+        "InvalidIdempotencyKey",
+    ):
         assert name in NON_RETRYABLE_ERROR_TYPES
     assert issubclass(InvalidAmount, InvalidRequest) and issubclass(InvalidOrderId, InvalidRequest)
     assert issubclass(InvalidIdempotencyKey, InvalidRequest)

@@ -22,9 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1200,900",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--window-size=1200,900",
+]
 
 
 def _site_module():
@@ -106,9 +113,21 @@ def test_notebook_plantuml_fences_become_pictures(site):
 
 def test_the_command_line_builds_the_site(tmp_path):
     """What `make site` runs; it reuses nothing from the fixture (a fresh process)."""
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "site.py"), "--out", str(tmp_path / "site"),
-                           "--notebooks", str(tmp_path / "no-notebooks"), "--docs", str(ROOT / "diagrams")],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "site.py"),
+            "--out",
+            str(tmp_path / "site"),
+            "--notebooks",
+            str(tmp_path / "no-notebooks"),
+            "--docs",
+            str(ROOT / "diagrams"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "pages + index.html" in done.stdout
     assert (tmp_path / "site" / "diagrams.html").is_file()
@@ -122,17 +141,28 @@ def _chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.skip("no Chromium binary on PATH (chromium, chromium-browser or google-chrome): "
-                "apt-get install chromium to run the browser checks")  # fmt: skip
+    pytest.skip(
+        "no Chromium binary on PATH (chromium, chromium-browser or google-chrome): "
+        "apt-get install chromium to run the browser checks"
+    )
 
 
 def _open(page: Path, screenshot: Path, profile: Path) -> str:
     """Load ``page`` headless: return its DOM after scripts ran, and save a screenshot."""
     ARTIFACTS.mkdir(exist_ok=True)
     done = subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", f"--screenshot={screenshot}", page.as_uri()],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            "--dump-dom",
+            f"--screenshot={screenshot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

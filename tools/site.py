@@ -35,14 +35,19 @@ sys.path.insert(0, str(ROOT))
 
 from saga_lab import diagrams  # noqa: E402
 
-FENCE = re.compile(r"^(?P<indent>[ ]*)(?P<fence>```|~~~)[ ]*\{?\.?plantuml\}?[ ]*\n(?P<code>.*?)\n(?P=indent)(?P=fence)[ ]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ ]*)(?P<fence>```|~~~)[ ]*\{?\.?plantuml\}?[ ]*\n(?P<code>.*?)\n(?P=indent)(?P=fence)[ ]*$",
+    re.M | re.S,
+)
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>\s*", re.I)
 PLACEHOLDER = "SAGA-LAB-DIAGRAM-"
 HREF = re.compile(r"(href|src)=\"(?!https?:|mailto:|#|data:)([^\"#?]+)([#?][^\"]*)?\"")
 
 STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 0 auto; padding: 0 1.5rem 3rem; color: #222; line-height: 1.5; }
-nav.saga-lab { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ddd; padding: .6rem 0; margin-bottom: 1rem; z-index: 10; font-size: .95rem; }
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 0 auto;
+       padding: 0 1.5rem 3rem; color: #222; line-height: 1.5; }
+nav.saga-lab { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ddd; padding: .6rem 0;
+               margin-bottom: 1rem; z-index: 10; font-size: .95rem; }
 nav.saga-lab a { margin-right: 1rem; text-decoration: none; color: #1F5FA8; }
 nav.saga-lab .here { font-weight: 600; margin-right: 1rem; }
 table { border-collapse: collapse; } th, td { border: 1px solid #ddd; padding: .25rem .6rem; text-align: left; }
@@ -50,7 +55,12 @@ pre { background: #f6f8fa; padding: .8rem; overflow-x: auto; } code { font-size:
 svg.uml, div.plantuml svg { max-width: 100%; height: auto; display: block; margin: 1rem 0; }
 """
 
-NAV_STYLE = "<style>nav.saga-lab{font-family:system-ui,sans-serif;padding:.6rem 1rem;border-bottom:1px solid #ddd;background:#fff;position:sticky;top:0;z-index:100}nav.saga-lab a{margin-right:1rem;text-decoration:none;color:#1F5FA8}nav.saga-lab .here{font-weight:600;margin-right:1rem}</style>"
+NAV_STYLE = (
+    "<style>nav.saga-lab{font-family:system-ui,sans-serif;padding:.6rem 1rem;border-bottom:1px solid #ddd;"
+    "background:#fff;position:sticky;top:0;z-index:100}"
+    "nav.saga-lab a{margin-right:1rem;text-decoration:none;color:#1F5FA8}"
+    "nav.saga-lab .here{font-weight:600;margin-right:1rem}</style>"
+)
 
 
 @dataclass
@@ -145,9 +155,15 @@ def build(out: Path, notebooks: Path, docs: Path) -> list[Page]:
     for page in pages:
         if page.kind == "notebook":
             cells = json.loads(page.source.read_text(encoding="utf-8")).get("cells", [])
-            notebook_fences[page.source] = [m.group("code") for c in cells if c.get("cell_type") == "markdown"
-                                            for m in FENCE.finditer("".join(c.get("source", "")))]  # fmt: skip
-    doc_codes = {p.source: _plantuml_markdown_codes(p.source.read_text(encoding="utf-8"), docs) for p in pages if p.kind == "doc"}
+            notebook_fences[page.source] = [
+                m.group("code")
+                for c in cells
+                if c.get("cell_type") == "markdown"
+                for m in FENCE.finditer("".join(c.get("source", "")))
+            ]
+    doc_codes = {
+        p.source: _plantuml_markdown_codes(p.source.read_text(encoding="utf-8"), docs) for p in pages if p.kind == "doc"
+    }
     everything = [f.read_text(encoding="utf-8") for f in puml_files]
     everything += [c for codes in notebook_fences.values() for c in codes]
     everything += [c for codes in doc_codes.values() for c in codes]
@@ -174,10 +190,13 @@ def build(out: Path, notebooks: Path, docs: Path) -> list[Page]:
         nb = reads(page.source.read_text(encoding="utf-8"), as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                cell.source = FENCE.sub(lambda m: f"\n<div class=\"plantuml\">{PLACEHOLDER}{everything.index(m.group('code'))}.</div>\n", cell.source)
+                cell.source = FENCE.sub(
+                    lambda m: f'\n<div class="plantuml">{PLACEHOLDER}{everything.index(m.group("code"))}.</div>\n',
+                    cell.source,
+                )
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": page.title}})
         body = EXTERNAL_SCRIPT.sub("", body)
-        body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + NAV_STYLE + _nav(pages, page), body, count=1)
+        body = re.sub(r"(<body[^>]*>)", lambda m, page=page: m.group(1) + NAV_STYLE + _nav(pages, page), body, count=1)
         page.body = _rewrite_links(body, page, targets)
 
     drawing.join()
@@ -185,7 +204,9 @@ def build(out: Path, notebooks: Path, docs: Path) -> list[Page]:
         raise drawn["error"]
     pictures = drawn["pictures"]
     for page in pages:
-        page.body = re.sub(re.escape(PLACEHOLDER) + r"(\d+)\.", lambda m: _svg_only(pictures[everything[int(m.group(1))]]), page.body)
+        page.body = re.sub(
+            re.escape(PLACEHOLDER) + r"(\d+)\.", lambda m: _svg_only(pictures[everything[int(m.group(1))]]), page.body
+        )
     for path in puml_files:
         (out / "diagrams" / f"{path.stem}.svg").write_text(pictures[path.read_text(encoding="utf-8")], encoding="utf-8")
         shutil.copyfile(path, out / "diagrams" / path.name)
@@ -202,11 +223,19 @@ def build(out: Path, notebooks: Path, docs: Path) -> list[Page]:
                 continue
             converter = markdown.Markdown(
                 extensions=["fenced_code", "tables", "toc", "plantuml_markdown"],
-                extension_configs={"plantuml_markdown": {
-                    "format": "svg_inline", "plantuml_cmd": command, "server": "", "servers": [],
-                    "base_dir": str(docs), "cachedir": cache, "classes": "uml", "remove_inline_svg_size": False,
-                }},
-            )  # fmt: skip
+                extension_configs={
+                    "plantuml_markdown": {
+                        "format": "svg_inline",
+                        "plantuml_cmd": command,
+                        "server": "",
+                        "servers": [],
+                        "base_dir": str(docs),
+                        "cachedir": cache,
+                        "classes": "uml",
+                        "remove_inline_svg_size": False,
+                    }
+                },
+            )
             content = converter.convert(page.source.read_text(encoding="utf-8"))
             page.body = _rewrite_links(_document(page.title, _nav(pages, page) + content), page, targets)
 
@@ -217,15 +246,20 @@ def build(out: Path, notebooks: Path, docs: Path) -> list[Page]:
 
 
 def _document(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)} · Saga Lab</title>"
-            f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")  # fmt: skip
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} · Saga Lab</title>'
+        f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
+    )
 
 
 def _index(pages: list[Page], puml_files: list[Path]) -> str:
     def items(kind: str) -> str:
         return "".join(f'<li><a href="{p.output}">{html.escape(p.title)}</a></li>' for p in pages if p.kind == kind)
 
-    files = "".join(f'<li><a href="diagrams/{f.stem}.svg">{f.stem}</a> (<a href="diagrams/{f.name}">source</a>)</li>' for f in puml_files)
+    files = "".join(
+        f'<li><a href="diagrams/{f.stem}.svg">{f.stem}</a> (<a href="diagrams/{f.name}">source</a>)</li>'
+        for f in puml_files
+    )
     body = (
         _nav(pages, None)
         + "<h1>Saga Lab</h1><p>The saga pattern on Temporal, step by step: payment &rarr; order &rarr; shipping. "

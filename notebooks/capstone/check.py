@@ -55,12 +55,31 @@ CASES = [
     Case("flight busy twice", "flight-busy", {"book_flight": "transient:2"}, [], ALL, "COMPLETED"),
     Case("hotel busy twice", "hotel-busy", {"book_hotel": "transient:2"}, [], ALL, "COMPLETED"),
     Case("car busy twice", "car-busy", {"book_car": "transient:2"}, [], ALL, "COMPLETED"),
-    Case("car refused, cancel_hotel busy twice", "cancel-hotel-busy", {"book_car": "permanent", "cancel_hotel": "transient:2"},
-         ["cancel_hotel", "cancel_flight"], []),
-    Case("car refused, cancel_hotel refused", "cancel-hotel-refused", {"book_car": "permanent", "cancel_hotel": "permanent"},
-         ["cancel_flight"], ["hotel"], "FAILED: CompensationFailed"),
-    Case("cancelled while waiting", "cancelled", {}, ["cancel_hotel", "cancel_flight"], [], "CANCELED", cancel_while_waiting=True),
-]  # fmt: skip
+    Case(
+        "car refused, cancel_hotel busy twice",
+        "cancel-hotel-busy",
+        {"book_car": "permanent", "cancel_hotel": "transient:2"},
+        ["cancel_hotel", "cancel_flight"],
+        [],
+    ),
+    Case(
+        "car refused, cancel_hotel refused",
+        "cancel-hotel-refused",
+        {"book_car": "permanent", "cancel_hotel": "permanent"},
+        ["cancel_flight"],
+        ["hotel"],
+        "FAILED: CompensationFailed",
+    ),
+    Case(
+        "cancelled while waiting",
+        "cancelled",
+        {},
+        ["cancel_hotel", "cancel_flight"],
+        [],
+        "CANCELED",
+        cancel_while_waiting=True,
+    ),
+]
 
 
 @dataclass
@@ -79,18 +98,28 @@ class CaseResult:
 
 def trip_worker(client: Client, workflow_cls: type, task_queue: str = TRIP_TASK_QUEUE) -> Worker:
     """A worker for the trip's workflow and activities (``async with trip_worker(...):``)."""
-    return Worker(client, task_queue=task_queue, workflows=[workflow_cls], activities=ACTIVITIES,
-                  graceful_shutdown_timeout=timedelta(seconds=0))  # fmt: skip
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[workflow_cls],
+        activities=ACTIVITIES,
+        graceful_shutdown_timeout=timedelta(seconds=0),
+    )
 
 
-async def start_trip(client: Client, workflow_cls: type, trip: TripInput, task_queue: str = TRIP_TASK_QUEUE) -> WorkflowHandle:
+async def start_trip(
+    client: Client, workflow_cls: type, trip: TripInput, task_queue: str = TRIP_TASK_QUEUE
+) -> WorkflowHandle:
     """Start a trip from scratch: its store entry is cleared and an earlier run with its id is replaced."""
     STORE.reset(trip.trip_id)
     return await client.start_workflow(
-        workflow_cls.run, trip, id=trip.trip_id, task_queue=task_queue,
+        workflow_cls.run,
+        trip,
+        id=trip.trip_id,
+        task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
-    )  # fmt: skip
+    )
 
 
 async def end_status(handle: WorkflowHandle) -> str:
@@ -112,8 +141,11 @@ async def _wait_until_waiting(handle: WorkflowHandle, timeout: float = 10.0) -> 
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         async for event in handle.fetch_history_events():
-            if event.HasField("timer_started_event_attributes") or event.HasField("workflow_execution_completed_event_attributes") \
-                    or event.HasField("workflow_execution_failed_event_attributes"):  # fmt: skip
+            if (
+                event.HasField("timer_started_event_attributes")
+                or event.HasField("workflow_execution_completed_event_attributes")
+                or event.HasField("workflow_execution_failed_event_attributes")
+            ):
                 return
         await asyncio.sleep(0.1)
 
@@ -122,7 +154,9 @@ def _say(steps: list[str]) -> str:
     return " then ".join(steps) if steps else "nothing undone"
 
 
-async def run_case(client: Client, workflow_cls: type, case: Case, prefix: str, task_queue: str = TRIP_TASK_QUEUE) -> CaseResult:
+async def run_case(
+    client: Client, workflow_cls: type, case: Case, prefix: str, task_queue: str = TRIP_TASK_QUEUE
+) -> CaseResult:
     """Run one case (a worker must be running) and judge it."""
     trip = TripInput(f"{prefix}-{case.slug}", dict(case.faults), WAIT_SECONDS if case.cancel_while_waiting else 0.0)
     handle = await start_trip(client, workflow_cls, trip, task_queue)
@@ -131,7 +165,7 @@ async def run_case(client: Client, workflow_cls: type, case: Case, prefix: str, 
         await handle.cancel()
     try:
         status = await asyncio.wait_for(end_status(handle), CASE_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         await handle.terminate("the capstone check gave up waiting")
         status = f"still running after {CASE_TIMEOUT_S:g} s"
     undone = [entry for entry in STORE.journal(trip.trip_id) if entry.startswith("cancel_")]
@@ -147,8 +181,16 @@ async def run_case(client: Client, workflow_cls: type, case: Case, prefix: str, 
 
 
 async def check_trip_saga(
-    client: Client, workflow_cls: type, prefix: str = "nb11", cases: list[Case] | None = None, task_queue: str = TRIP_TASK_QUEUE
+    client: Client,
+    workflow_cls: type,
+    prefix: str = "nb11",
+    cases: list[Case] | None = None,
+    task_queue: str = TRIP_TASK_QUEUE,
 ) -> list[CaseResult]:
     """Run every case against ``workflow_cls`` with an in-kernel worker; one result per case, in order."""
     async with trip_worker(client, workflow_cls, task_queue):
-        return list(await asyncio.gather(*(run_case(client, workflow_cls, case, prefix, task_queue) for case in (cases or CASES))))
+        return list(
+            await asyncio.gather(
+                *(run_case(client, workflow_cls, case, prefix, task_queue) for case in (cases or CASES))
+            )
+        )

@@ -109,7 +109,9 @@ def _apply_fault(trip: TripInput, step: str) -> None:
         return
     kind, _, times = spec.partition(":")
     if kind == "transient" and activity.info().attempt <= int(times or 1):
-        raise ApplicationError(f"{step}: the service is temporarily unavailable (injected fault)", type="ServiceUnavailable")
+        raise ApplicationError(
+            f"{step}: the service is temporarily unavailable (injected fault)", type="ServiceUnavailable"
+        )
     if kind == "permanent":
         rejected = BOOKING_REJECTED if step.startswith("book_") else CANCELLATION_REJECTED
         raise ApplicationError(f"{step}: refused by the provider (injected fault)", type=rejected, non_retryable=True)
@@ -163,22 +165,30 @@ ACTIVITIES = [book_flight, book_hotel, book_car, cancel_flight, cancel_hotel, ca
 
 #: A booking: a few quick retries for a busy service, none for a refusal.
 BOOK_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=1),
-    maximum_attempts=3, non_retryable_error_types=NON_RETRYABLE,
-)  # fmt: skip
+    initial_interval=timedelta(milliseconds=100),
+    maximum_interval=timedelta(seconds=1),
+    maximum_attempts=3,
+    non_retryable_error_types=NON_RETRYABLE,
+)
 #: An undo never gives up on a busy service (0 = no limit); only a refusal stops it.
 CANCEL_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=1),
-    maximum_attempts=0, non_retryable_error_types=NON_RETRYABLE,
-)  # fmt: skip
+    initial_interval=timedelta(milliseconds=100),
+    maximum_interval=timedelta(seconds=1),
+    maximum_attempts=0,
+    non_retryable_error_types=NON_RETRYABLE,
+)
 TIMEOUT = timedelta(seconds=5)
 
 
 async def book(step: str, trip: TripInput) -> str:
     """In a workflow: run ``book_flight``, ``book_hotel`` or ``book_car``; returns the confirmation id."""
-    return await workflow.execute_activity(step, trip, start_to_close_timeout=TIMEOUT, retry_policy=BOOK_RETRY, result_type=str)
+    return await workflow.execute_activity(
+        step, trip, start_to_close_timeout=TIMEOUT, retry_policy=BOOK_RETRY, result_type=str
+    )
 
 
 async def cancel(step: str, trip: TripInput) -> bool:
-    """In a workflow: run ``cancel_flight``, ``cancel_hotel`` or ``cancel_car`` (retried until it works or is refused)."""
-    return await workflow.execute_activity(step, trip, start_to_close_timeout=TIMEOUT, retry_policy=CANCEL_RETRY, result_type=bool)
+    """In a workflow: run ``cancel_flight``, ``cancel_hotel`` or ``cancel_car`` (retried until done or refused)."""
+    return await workflow.execute_activity(
+        step, trip, start_to_close_timeout=TIMEOUT, retry_policy=CANCEL_RETRY, result_type=bool
+    )

@@ -17,6 +17,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from capstone.trip_activities import TripInput, TripResult, book, cancel
+
     from saga_lab.saga import Saga
 
 
