@@ -15,7 +15,7 @@ from pathlib import Path
 from _common import print_table
 from temporalio.client import WorkflowHistory
 
-from saga_lab import diagrams
+from saga_lab import diagrams, plantuml
 
 ROOT = Path(__file__).resolve().parent.parent
 RENDER_RUNS = 3
@@ -28,22 +28,22 @@ def main() -> int:
     design = sorted((ROOT / "diagrams").glob("*.puml"))
     sources = [p.read_text(encoding="utf-8") for p in design]
     try:
-        diagrams.plantuml_command()
-    except diagrams.DiagramToolMissing as err:
+        plantuml.plantuml_command()
+    except plantuml.DiagramToolMissing as err:
         print(err)
         return 1
 
     renders = []
     for _ in range(RENDER_RUNS):
-        diagrams._cache.clear()  # draw for real every run
+        plantuml._cache.clear()  # draw for real every run
         began = time.perf_counter()
-        diagrams.render_svg(sources)
+        plantuml.render_svg(sources)
         renders.append(time.perf_counter() - began)
     one = []
     for _ in range(RENDER_RUNS):
-        diagrams._cache.clear()
+        plantuml._cache.clear()
         began = time.perf_counter()
-        diagrams.render_svg(sources[:1])
+        plantuml.render_svg(sources[:1])
         one.append(time.perf_counter() - began)
     print(f"drawing diagrams/*.puml to SVG, one Java start per call, {RENDER_RUNS} runs (median)")
     print_table(

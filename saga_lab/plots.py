@@ -23,26 +23,30 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .diagrams import COMPENSATIONS
+from .config import COMPENSATIONS, STEPS
+from .diagrams import COMPENSATION_COLOR, FAILURE_COLOR, STEP_COLOR
+from .history import activity_runs, events
+from .models import COMPENSATED, COMPLETED, END_STATUSES, FAILED
 
-#: One palette for every chart (and the same hues as the sequence diagrams).
+#: One palette for every chart, with the sequence diagrams' hues.
 COLORS = {
-    "step": "#1F5FA8",
-    "compensation": "#D9730D",
+    "step": STEP_COLOR,
+    "compensation": COMPENSATION_COLOR,
     "retries": "#B0B7C3",
     "timer": "#8E8E8E",
-    "failure": "#C62828",
-    "COMPLETED": "#2E7D32",
-    "COMPENSATED": "#D9730D",
-    "FAILED": "#C62828",
+    "failure": FAILURE_COLOR,
+    COMPLETED: "#2E7D32",
+    COMPENSATED: COMPENSATION_COLOR,
+    FAILED: FAILURE_COLOR,
     "other": "#6D6D6D",
 }
 
 #: Statuses in the order bars stack and legends list them.
-STATUS_ORDER = ("COMPLETED", "COMPENSATED", "FAILED")
+STATUS_ORDER = END_STATUSES
 
-#: Fault points in the saga's own order (the rest follow, sorted).
-FAULT_POINT_ORDER = ("none", "charge", "create_order", "create_shipment", "refund", "cancel_order", "cancel_shipment")
+#: Fault points in the saga's own order: no fault, the steps, then the compensations as the
+#: saga runs them (the rest follow, sorted).
+FAULT_POINT_ORDER = ("none", *STEPS)
 
 
 def _figure(title: str, xlabel: str, ylabel: str, size: tuple[float, float] = (9.0, 4.0)) -> tuple[Figure, Any]:
@@ -73,38 +77,29 @@ def timeline(history, title: str | None = None) -> Figure:
     attempts and retry back-off; a red edge and ✗ mark a final failure; timers (a
     hold) are gray rows.
     """
-    from temporalio.api.enums.v1 import EventType
-
-    from .history import activities
-
-    events = list(history.events)
-    start = events[0].event_time.ToDatetime(UTC) if events else datetime.now(UTC)
-    end = events[-1].event_time.ToDatetime(UTC) if events else start
+    records = events(history)
+    start = records[0].time if records else datetime.now(UTC)
+    end = records[-1].time if records else start
     rows: list[dict] = []
-    for run in activities(history):
-        scheduled = _seconds(run.scheduled_at, start)
-        started = _seconds(run.started_at, start)
+    for run in activity_runs(records):
         closed = _seconds(run.closed_at, start)
         rows.append(
             dict(
                 label=run.name,
                 kind="compensation" if run.name in COMPENSATIONS else "step",
-                scheduled=scheduled,
-                started=started,
+                scheduled=_seconds(run.scheduled_at, start),
+                started=_seconds(run.started_at, start),
                 closed=closed if closed is not None else _seconds(end, start),
                 attempts=run.attempts,
                 outcome=run.outcome,
             )
         )
     timers: dict[str, dict] = {}
-    for event in events:
-        kind = EventType.Name(event.event_type)
-        at = _seconds(event.event_time.ToDatetime(UTC), start)
-        if kind == "EVENT_TYPE_TIMER_STARTED":
-            attrs = event.timer_started_event_attributes
-            seconds = attrs.start_to_fire_timeout.ToTimedelta().total_seconds()
-            timers[attrs.timer_id] = row = dict(
-                label=f"timer {seconds:g} s",
+    for event in records:
+        at = _seconds(event.time, start)
+        if event.kind == "TimerStarted":
+            timers[event.key] = row = dict(
+                label=f"timer {event.seconds:g} s",
                 kind="timer",
                 scheduled=at,
                 started=at,
@@ -113,12 +108,8 @@ def timeline(history, title: str | None = None) -> Figure:
                 outcome="running",
             )
             rows.append(row)
-        elif kind in ("EVENT_TYPE_TIMER_FIRED", "EVENT_TYPE_TIMER_CANCELED"):
-            attrs = (
-                event.timer_fired_event_attributes if kind.endswith("FIRED") else event.timer_canceled_event_attributes
-            )
-            if attrs.timer_id in timers:
-                timers[attrs.timer_id].update(closed=at, outcome="fired" if kind.endswith("FIRED") else "canceled")
+        elif event.kind in ("TimerFired", "TimerCanceled") and event.key in timers:
+            timers[event.key].update(closed=at, outcome="fired" if event.kind == "TimerFired" else "canceled")
     rows.sort(key=lambda r: r["scheduled"] or 0.0)
 
     fig, ax = _figure(
@@ -211,7 +202,7 @@ def outcome_counts(results: Iterable[Any] | Mapping[str, Mapping[str, int]], tit
 
     ``results`` is either already counted, ``{fault_point: {status: n}}``, or one item per
     saga: a ``(fault_point, status)`` pair, a mapping, or an object with ``fault_point``
-    (else ``failed_step``) and ``status`` — an :class:`~saga_lab.workflows.OrderResult`
+    (else ``failed_step``) and ``status`` — an :class:`~saga_lab.models.OrderResult`
     works. A saga with no fault point counts under "none".
     """
     counts: dict[str, Counter] = {}

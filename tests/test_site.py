@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from saga_lab import diagrams
+from saga_lab import plantuml
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -60,8 +60,8 @@ def site(tmp_path_factory) -> Path:
         raise AssertionError("plantuml_markdown started its own Java: the pre-drawn picture was not found in its cache")
 
     patcher = pytest.MonkeyPatch()
-    patcher.setattr(diagrams, "_cache", {})
-    patcher.setattr(diagrams.subprocess, "run", counting_run)
+    patcher.setattr(plantuml, "_cache", {})
+    patcher.setattr(plantuml.subprocess, "run", counting_run)
     patcher.setattr(PlantUMLPreprocessor, "_render_local_uml_image", no_second_java)
     try:
         _site_module().build(out, ROOT / "notebooks", ROOT / "diagrams")

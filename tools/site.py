@@ -33,7 +33,7 @@ from zlib import adler32
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from saga_lab import diagrams  # noqa: E402
+from saga_lab import plantuml  # noqa: E402
 
 FENCE = re.compile(
     r"^(?P<indent>[ ]*)(?P<fence>```|~~~)[ ]*\{?\.?plantuml\}?[ ]*\n(?P<code>.*?)\n(?P=indent)(?P=fence)[ ]*$",
@@ -172,7 +172,7 @@ def build(out: Path, notebooks: Path, docs: Path) -> list[Page]:
 
     def draw() -> None:
         try:
-            drawn["pictures"] = dict(zip(everything, diagrams.render_svg(everything))) if everything else {}
+            drawn["pictures"] = dict(zip(everything, plantuml.render_svg(everything))) if everything else {}
         except Exception as err:  # re-raised in the main thread
             drawn["error"] = err
 
@@ -217,7 +217,7 @@ def build(out: Path, notebooks: Path, docs: Path) -> list[Page]:
             for code in codes:
                 name = "%08x.svg" % (adler32(code.encode("UTF-8")) & 0xFFFFFFFF)
                 Path(cache, name).write_text(pictures[code], encoding="utf-8")
-        command = " ".join(diagrams.plantuml_command())
+        command = " ".join(plantuml.plantuml_command())
         for page in pages:
             if page.kind != "doc":
                 continue
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     try:
         pages = build(args.out, args.notebooks.resolve(), args.docs.resolve())
-    except (diagrams.DiagramToolMissing, diagrams.DiagramRenderError) as err:
+    except (plantuml.DiagramToolMissing, plantuml.DiagramRenderError) as err:
         print(f"cannot build the site: {err}", file=sys.stderr)
         return 1
     print(f"site: {len(pages)} pages + index.html in {args.out} ({time.perf_counter() - began:.1f} s)")
