@@ -1,16 +1,22 @@
-"""Placing an order and looking at it: the client side that notebooks and the CLI share.
+"""Placing an order and looking at it: the client side that notebooks, the CLI and the chaos runner share.
 
-The workflow id is the order id, and a second start with the same id is refused by
-Temporal (``REJECT_DUPLICATE``): placing the same order twice attaches to the first
-run and returns its result, so the customer is never charged twice.
+An order's saga runs as the workflow whose id is the order id (behind the learner's
+prefix on a shared server, see :func:`saga_lab.connection.workflow_id`). It is started
+with the id-reuse policy ``REJECT_DUPLICATE``, this lab's choice (Temporal's default,
+``ALLOW_DUPLICATE``, starts a new run once the first has closed): an order id is
+placed once, so placing it again (a shop's retry, a double click) attaches to the
+first run and returns its result, for as long as the namespace keeps that run
+(its retention period). Placing it again with another amount is refused.
 """
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
@@ -20,26 +26,24 @@ from temporalio.exceptions import (
 )
 from temporalio.service import RPCError
 
-from .config import MAX_AMOUNT_CENTS, WORKFLOW_TASK_QUEUE
+from .config import MAX_AMOUNT_CENTS
+from .connection import search_attributes_ready, task_queue, workflow_id
 from .faults import FaultPlan
-from .services import open_services
+from .models import COMPENSATED, FAILED, ORDER_STATUS, RUNNING, OrderInput, OrderResult, Progress
+from .services import IdempotencyConflict, open_services
 from .services.store import validate_amount, validate_order_id
-from .workflows import (
-    COMPENSATED,
-    FAILED,
-    NaiveOrderWorkflow,
-    OrderInput,
-    OrderResult,
-    OrderSagaWorkflow,
-    Progress,
-    initial_search_attributes,
-)
+from .workflows import NaiveOrderWorkflow, OrderSagaWorkflow
 
 
 def validate_order(order_id: str, amount: int) -> None:
     """Raise the services' own validation error before anything is started."""
     validate_order_id(order_id)
     validate_amount(amount, MAX_AMOUNT_CENTS)
+
+
+def new_order_id(base: str) -> str:
+    """A fresh order id for one experiment, e.g. ``nb04-charge-3f2a9c``: rerunning a cell starts new work."""
+    return f"{base}-{uuid.uuid4().hex[:6]}"
 
 
 async def start_order(
@@ -55,20 +59,30 @@ async def start_order(
 ) -> WorkflowHandle:
     """Start the saga for one order, or attach to the run that already has this order id."""
     validate_order(order_id, amount)
-    order = OrderInput(order_id, amount, faults or FaultPlan(), hold_seconds, parallel_compensation, deadline_seconds)
+    publish = search_attributes_ready(client)
+    order = OrderInput(
+        order_id, amount, faults or FaultPlan(), hold_seconds, parallel_compensation, deadline_seconds, publish
+    )
     workflow = NaiveOrderWorkflow.run if naive else OrderSagaWorkflow.run
     try:
         return await client.start_workflow(
             workflow,
             order,
-            id=order_id,
-            task_queue=WORKFLOW_TASK_QUEUE,
+            id=workflow_id(client, order_id),
+            task_queue=task_queue(client, "workflow"),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=initial_search_attributes(),
+            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, RUNNING)]) if publish else None,
+            memo={"amount": amount},
         )
     except WorkflowAlreadyStartedError:
-        return client.get_workflow_handle(order_id, result_type=OrderResult)
+        handle = order_handle(client, order_id)
+        placed = await (await handle.describe()).memo_value("amount", None)
+        if placed is not None and placed != amount:
+            raise IdempotencyConflict(
+                f"order {order_id!r} was already placed with amount {placed}, not {amount}; "
+                "use a new order id for a different order"
+            ) from None
+        return handle
 
 
 async def order_result(handle: WorkflowHandle) -> OrderResult:
@@ -82,13 +96,13 @@ async def order_result(handle: WorkflowHandle) -> OrderResult:
         if isinstance(cause, CancelledError):
             progress = await handle.query(OrderSagaWorkflow.progress)
             return OrderResult(
-                handle.id,
+                progress.order_id,
                 COMPENSATED,
                 compensations=progress.compensations_done,
                 error="the workflow was cancelled; its compensations ran",
                 failed_step=progress.current_step,
             )
-        if isinstance(cause, (TerminatedError, TimeoutError)):
+        if isinstance(cause, TerminatedError | TimeoutError):
             how = "terminated" if isinstance(cause, TerminatedError) else "timed out"
             return OrderResult(handle.id, FAILED, error=f"the workflow was {how}: no compensation ran")
         return OrderResult(handle.id, FAILED, error=str(cause or failure))
@@ -103,8 +117,26 @@ async def place_order(
     return await order_result(await start_order(client, order_id, amount, faults, **options))
 
 
+def order_handle(client: Client, order_id: str) -> WorkflowHandle:
+    """The handle of an order's saga (its workflow id carries the learner prefix on a shared server)."""
+    return client.get_workflow_handle(workflow_id(client, order_id), result_type=OrderResult)
+
+
 async def progress(client: Client, order_id: str) -> Progress:
-    return await client.get_workflow_handle(order_id).query(OrderSagaWorkflow.progress)
+    """Where the order's saga is now: its ``progress`` query."""
+    return await order_handle(client, order_id).query(OrderSagaWorkflow.progress)
+
+
+async def wait_for_step(client: Client, order_id: str, step: str, timeout_s: float = 30.0) -> bool:
+    """Ask the saga's progress until it is at ``step`` (True), or its run has ended (False)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while await workflow_status(client, order_id) == "RUNNING":
+        if (await progress(client, order_id)).current_step == step:
+            return True
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"order {order_id} did not reach {step} within {timeout_s:g} s")
+        await asyncio.sleep(0.1)
+    return False
 
 
 async def workflow_status(client: Client | None, order_id: str) -> str | None:
@@ -112,7 +144,7 @@ async def workflow_status(client: Client | None, order_id: str) -> str | None:
     if client is None:
         return None
     try:
-        description = await client.get_workflow_handle(order_id).describe()
+        description = await order_handle(client, order_id).describe()
     except RPCError:
         return None
     return description.status.name if description.status else None
@@ -127,4 +159,23 @@ async def show_order(client: Client | None, order_id: str, home: Path | None = N
         "payment": services.payment.state(order_id),
         "order": services.orders.state(order_id),
         "shipping": services.shipping.state(order_id),
+    }
+
+
+async def end_state(client: Client | None, order_id: str, home: Path | None = None) -> dict:
+    """The order in Temporal and in the three databases as one row, and whether they agree.
+
+    Consistent means all or nothing: charged, order active and shipped, or none of the three.
+    """
+    found = await show_order(client, order_id, home)
+    paid = (found["payment"]["net"] or 0) > 0
+    ordered = found["order"]["status"] == "ACTIVE"
+    shipped = found["shipping"]["status"] == "CREATED"
+    return {
+        "workflow": found["workflow"]["status"],
+        "payment": found["payment"]["status"],
+        "net": found["payment"]["net"],
+        "order": found["order"]["status"],
+        "shipment": found["shipping"]["status"],
+        "consistent": "yes" if paid == ordered == shipped else "NO",
     }

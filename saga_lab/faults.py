@@ -2,38 +2,52 @@
 
 The plan is plain data, so it is recorded in the workflow's history (you can see in
 the Web UI which faults a run was given) and replay stays deterministic. Only the
-activities act on it, using the attempt number Temporal gives them.
+activities act on it, through a :class:`FaultInjector`, using the attempt number
+Temporal gives them.
 """
 
-from __future__ import annotations
-
 import asyncio
+import logging
 import os
 import random
 import re
 import signal
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-STEPS = ("charge", "create_order", "create_shipment", "refund", "cancel_order")
-ACTIONS = ("charge", "create_order", "create_shipment")
-COMPENSATIONS = ("refund", "cancel_order")
+from .config import STEPS
 
 TRANSIENT = "transient"
 PERMANENT = "permanent"
 TIMEOUT = "timeout"
-KINDS = (TRANSIENT, PERMANENT, TIMEOUT)
+SLOW = "slow"
+LATE = "late"
+#: What ``saga-lab place --fail`` and a :class:`FaultPlan` accept.
+KINDS = (TRANSIENT, PERMANENT, TIMEOUT, SLOW, LATE)
 #: The worker process is killed (SIGKILL) right after the work: only the chaos runner uses
 #: it, with workers in their own processes that it restarts.
 CRASH = "crash"
 ALL_KINDS = KINDS + (CRASH,)
-#: Set in a process started by ``saga-lab worker``: only there may a crash fault kill it.
-WORKER_PROCESS_ENV = "SAGA_LAB_WORKER_PROCESS"
 
 #: The type of the retryable error a transient fault raises.
 TRANSIENT_ERROR_TYPE = "ServiceUnavailable"
 
-_SPEC = re.compile(r"^(?P<step>[a-z_]+)=(?P<kind>[a-z]+)(?::(?P<times>\d+))?$")
+#: A ``late`` attempt's work lands this long after its step was first scheduled (or just
+#: after the attempt's own timeout, if that is later). The saga's forward steps give up
+#: after 5 attempts of 2 s plus 2.4 s of back-off, about 12.4 s: work held by every
+#: attempt therefore lands after the saga has undone the step.
+LATE_AFTER_S = 15.0
+#: The longest a ``slow`` attempt may sleep.
+MAX_SLOW_S = 60.0
+
+_SPEC = re.compile(r"^(?P<step>[a-z_]+)=(?P<kind>[a-z]+)(?::(?P<n>\d+(?:\.\d+)?))?$")
 MAX_TIMES = 100
+
+log = logging.getLogger(__name__)
 
 
 class InvalidFaultSpec(ValueError):
@@ -48,20 +62,55 @@ class Fault:
     ``permanent``: every attempt fails with a business error; nothing is written.
     ``timeout``: the first ``times`` attempts do their work, then run past their
     start-to-close timeout, so Temporal never hears the reply (a lost reply) and retries.
+    ``slow``: every attempt sleeps ``seconds`` first, then works and replies normally
+    (longer than the step's 2 s timeout, it times out like ``timeout``).
+    ``late``: the first ``times`` attempts hold their work; it lands after Temporal gave
+    up on the attempt (see :data:`LATE_AFTER_S`), and the reply comes too late.
     ``crash``: the first ``times`` attempts do their work, then their worker process dies.
     """
 
     kind: str
     times: int = 1
+    seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in ALL_KINDS:
             raise InvalidFaultSpec(f"unknown fault kind {self.kind!r}: use one of {', '.join(KINDS)}")
         if not isinstance(self.times, int) or isinstance(self.times, bool) or not 1 <= self.times <= MAX_TIMES:
             raise InvalidFaultSpec(f"a fault's count must be a whole number from 1 to {MAX_TIMES}, got {self.times!r}")
+        if self.kind == SLOW and not (
+            isinstance(self.seconds, int | float)
+            and not isinstance(self.seconds, bool)
+            and 0 < self.seconds <= MAX_SLOW_S
+        ):
+            raise InvalidFaultSpec(
+                f"a slow fault sleeps more than 0 and at most {MAX_SLOW_S:g} s, got {self.seconds!r}"
+            )
+
+    def __repr__(self) -> str:
+        extra = f", seconds={self.seconds:g}" if self.kind == SLOW else f", times={self.times}"
+        return f"Fault({self.kind!r}{extra})"
 
     def __str__(self) -> str:
-        return self.kind if self.kind == PERMANENT else f"{self.kind}:{self.times}"
+        if self.kind == PERMANENT:
+            return self.kind
+        if self.kind == SLOW:
+            return f"{self.kind}:{self.seconds:g}"
+        return f"{self.kind}:{self.times}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Fault":
+        """``KIND[:N]``: ``transient:2``, ``permanent``, ``timeout``, ``slow:1.5``, ``late:5``."""
+        kind, _, n = text.partition(":")
+        if kind not in KINDS:
+            raise InvalidFaultSpec(f"unknown fault kind {kind!r} in {text!r}: use one of {', '.join(KINDS)}")
+        if kind == SLOW:
+            if not n:
+                raise InvalidFaultSpec(f"{text!r}: say how long the step is slow, e.g. slow:1.5 (seconds)")
+            return cls(SLOW, seconds=float(n))
+        if "." in n:
+            raise InvalidFaultSpec(f"{text!r}: the count after {kind}: is a whole number of attempts")
+        return cls(kind, int(n or 1))
 
 
 @dataclass(frozen=True)
@@ -82,7 +131,7 @@ class FaultPlan:
         return ", ".join(f"{step}={fault}" for step, fault in self.faults.items()) or "no faults"
 
     @classmethod
-    def parse(cls, specs: list[str] | tuple[str, ...]) -> FaultPlan:
+    def parse(cls, specs: list[str] | tuple[str, ...]) -> "FaultPlan":
         """Read ``STEP=KIND[:N]`` strings, as given to ``saga-lab place --fail``."""
         faults: dict[str, Fault] = {}
         for spec in specs:
@@ -91,23 +140,23 @@ class FaultPlan:
                 raise InvalidFaultSpec(
                     f"cannot read fault {spec!r}: write STEP=KIND[:N], e.g. create_shipment=permanent"
                 )
-            step, kind = match["step"], match["kind"]
+            step = match["step"]
             if step not in STEPS:
                 raise InvalidFaultSpec(f"unknown step {step!r} in {spec!r}: use one of {', '.join(STEPS)}")
-            if kind not in KINDS:
-                raise InvalidFaultSpec(f"unknown fault kind {kind!r} in {spec!r}: use one of {', '.join(KINDS)}")
             if step in faults:
                 raise InvalidFaultSpec(f"step {step!r} is given two faults: give each step at most one")
-            faults[step] = Fault(kind, int(match["times"] or 1))
+            text = match["kind"] + (f":{match['n']}" if match["n"] else "")
+            faults[step] = Fault.parse(text)
         return cls(faults)
 
     @classmethod
     def random(
         cls, seed: int, rate: float, steps: tuple[str, ...] = STEPS, max_times: int = 2, kinds: tuple[str, ...] = KINDS
-    ) -> FaultPlan:
+    ) -> "FaultPlan":
         """A seeded plan: each step fails with probability ``rate``, with a random kind.
 
-        The same seed gives the same plan, so a chaos run can be repeated exactly.
+        The same seed gives the same plan, so a chaos run can be repeated exactly. A
+        ``slow`` fault sleeps 0.1 to 1 s (less than a step's timeout).
         """
         if not 0.0 <= rate <= 1.0:
             raise InvalidFaultSpec(f"a fault rate must be from 0 to 1, got {rate}")
@@ -115,7 +164,12 @@ class FaultPlan:
         faults = {}
         for step in steps:
             if rng.random() < rate:
-                faults[step] = Fault(rng.choice(kinds), rng.randint(1, max_times))
+                kind = rng.choice(kinds)
+                times = rng.randint(1, max_times)
+                if kind == SLOW:
+                    faults[step] = Fault(SLOW, seconds=round(0.1 * times * rng.randint(1, 5), 1))
+                else:
+                    faults[step] = Fault(kind, times)
         return cls(faults)
 
 
@@ -141,29 +195,121 @@ def permanent_error(step: str):
         "create_shipment": (errors.ShipmentRejected, "the address cannot be shipped to"),
         "refund": (errors.RefundRejected, "the refund was rejected by the bank"),
         "cancel_order": (errors.CancellationRejected, "the order can no longer be cancelled"),
+        "cancel_shipment": (errors.CancellationRejected, "the shipment can no longer be cancelled"),
     }
     error_class, reason = business[step]
     return error_class(f"{reason} (injected permanent fault)")
 
 
-def raise_before_work(step: str, fault: Fault | None, attempt: int) -> None:
-    """Apply a fault that strikes before the step does its work (nothing is written)."""
+def error_before_work(step: str, fault: Fault | None, attempt: int) -> Exception | None:
+    """The error a fault raises before the step does its work (nothing written), if any."""
     if fault is None:
-        return
+        return None
     if fault.kind == TRANSIENT and attempt <= fault.times:
-        raise transient_error(step, attempt, fault)
+        return transient_error(step, attempt, fault)
     if fault.kind == PERMANENT:
-        raise permanent_error(step)
+        return permanent_error(step)
+    return None
 
 
-async def lose_reply_after_work(fault: Fault | None, attempt: int, start_to_close_s: float | None) -> None:
-    """Apply a timeout or crash fault: the work is done, and Temporal never hears the reply.
+class FaultInjector:
+    """Applies a step's fault around the step's work, inside an activity.
 
-    A crash kills this worker process, but only in a process started by ``saga-lab
-    worker``; anywhere else (a notebook kernel, ``saga-lab place``) it acts as a timeout.
+    One per worker process, handed to the activity classes like their services.
+    ``crash_kills_process``: a ``crash`` fault SIGKILLs this process (only the chaos
+    runner's worker processes allow it); elsewhere it acts as a ``timeout``.
+
+    Late work runs on a plain thread that outlives the activity (as a service call in
+    flight outlives a timed-out attempt); :meth:`wait_for_late_work` lets a process
+    that is about to exit wait for it to land.
     """
-    if fault is None or fault.kind not in (TIMEOUT, CRASH) or attempt > fault.times:
-        return
-    if fault.kind == CRASH and os.environ.get(WORKER_PROCESS_ENV) == "1":
-        os.kill(os.getpid(), signal.SIGKILL)
-    await asyncio.sleep((start_to_close_s or 10.0) + 1.0)
+
+    def __init__(self, *, crash_kills_process: bool = False) -> None:
+        self.crash_kills_process = crash_kills_process
+        self._held: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    async def run(self, step: str, fault: Fault | None, work: Callable[..., Any], *args: Any) -> Any:
+        """Run ``work(*args)`` in a thread as attempt ``activity.info().attempt`` of ``step``, with its fault."""
+        from temporalio import activity
+
+        info = activity.info()
+        attempt = info.attempt
+        error = error_before_work(step, fault, attempt)
+        if error is not None:
+            raise error
+        if fault is not None:
+            if fault.kind == SLOW:
+                await asyncio.sleep(fault.seconds)
+            if fault.kind == LATE and attempt <= fault.times:
+                return await self._late(step, info, work, args)
+        result = await asyncio.to_thread(work, *args)
+        if fault is not None and fault.kind in (TIMEOUT, CRASH) and attempt <= fault.times:
+            if fault.kind == CRASH and self.crash_kills_process:
+                os.kill(os.getpid(), signal.SIGKILL)
+            await asyncio.sleep(_timeout_s(info) + 1.0)  # the reply is lost: Temporal times the attempt out
+        return result
+
+    async def _late(self, step: str, info: Any, work: Callable[..., Any], args: tuple) -> Any:
+        """Hold the work past the attempt's timeout on a thread of its own, then reply (too late)."""
+        now = datetime.now(UTC)
+        lands_at = max(
+            info.scheduled_time.timestamp() + LATE_AFTER_S,
+            info.started_time.timestamp() + _timeout_s(info) + 1.0,
+        )
+        delay = max(0.0, lands_at - now.timestamp())
+        done: asyncio.Future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        order = info.workflow_id
+
+        def land() -> None:
+            time.sleep(delay)
+            try:
+                outcome, value = "done", work(*args)
+            except Exception as err:  # a refusal (compensation won) or a real error: it still has to be said
+                outcome, value = "refused", err
+            log.warning(
+                "late %s (attempt %d) landed %.1f s after it began: %s",
+                step,
+                info.attempt,
+                delay,
+                outcome,
+                extra={"order_id": order},
+            )
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_settle, done, outcome, value)
+            with self._lock:
+                self._held.discard(threading.current_thread())
+
+        thread = threading.Thread(target=land, name=f"late-{step}-{order}", daemon=True)
+        with self._lock:
+            self._held.add(thread)
+        thread.start()
+        outcome, value = await asyncio.shield(done)
+        if outcome == "refused":
+            raise value
+        return value
+
+    @property
+    def late_work_in_flight(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def wait_for_late_work(self, timeout_s: float = LATE_AFTER_S + 5.0) -> int:
+        """Block until held work has landed (at most ``timeout_s``); returns how many are still held."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            threads = list(self._held)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return self.late_work_in_flight
+
+
+def _settle(future: asyncio.Future, outcome: str, value: Any) -> None:
+    if not future.done():
+        future.set_result((outcome, value))
+
+
+def _timeout_s(info: Any) -> float:
+    timeout = info.start_to_close_timeout
+    return timeout.total_seconds() if timeout else 10.0

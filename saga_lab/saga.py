@@ -2,21 +2,33 @@
 
 Usage inside a workflow run method::
 
-    opts = dict(start_to_close_timeout=timedelta(seconds=30))
     saga = Saga()
     async with saga:  # compensates on ANY exception, workflow cancellation included
-        await workflow.execute_activity(charge_payment, order, **opts)
-        saga.add_compensation("refund_payment", lambda: workflow.execute_activity(refund_payment, order, **opts))
+        await workflow.execute_activity_method(Payment.charge, order, **step)
+        saga.add_compensation("refund", workflow.execute_activity_method, Payment.refund, order, **undo)
         # registered BEFORE the action: a create that timed out may still have happened
-        saga.add_compensation("cancel_order", lambda: workflow.execute_activity(cancel_order, order, **opts))
-        await workflow.execute_activity(create_order, order, **opts)
-        await workflow.execute_activity(ship_order, order, **opts)
-    # if anything above failed or was cancelled: cancel_order then refund_payment ran, and
-    # the original exception propagates (FAILED stays FAILED, CANCELED stays CANCELED)
+        saga.add_compensation("cancel_order", workflow.execute_activity_method, Orders.cancel, order, **undo)
+        await workflow.execute_activity_method(Orders.create, order, **step)
+        await workflow.execute_activity_method(Shipping.ship, order, **step)
+    # if anything above failed or was cancelled: cancel_order then refund ran, and the
+    # original exception propagates (FAILED stays FAILED, CANCELED stays CANCELED)
 
-It mirrors Java's ``io.temporal.workflow.Saga`` (reverse order, optional parallel
-compensation, continue-with-error) and adds what Python needs: the ``async with``
-form catches ``BaseException`` and shields compensation from cancellation.
+It is modelled on Java's ``io.temporal.workflow.Saga`` (the Python SDK has no Saga
+class): compensations run in reverse order, optionally in parallel, optionally going on
+past a failed one. Where it differs from Java, on purpose:
+
+* ``continue_with_error`` defaults to True (Java: false): one failed undo should not
+  leave the others undone.
+* A failed compensation raises :class:`CompensationFailed`, listing every
+  compensation's record. Java swallows the error with continue-with-error and
+  rethrows the compensation's own exception without it.
+* :meth:`Saga.compensate` runs the compensations once; a second call awaits the same
+  run and returns (or raises) the same outcome. Java runs them all again.
+* Parallel compensations are started newest first, like the sequential order (Java
+  starts them in registration order). Either way they overlap.
+* The ``async with`` form catches ``BaseException`` and shields the compensation
+  from cancellation: Java has no equivalent (there the cancel is a
+  ``CanceledFailure`` and the caller must run the undo in a detached scope).
 
 Why ``BaseException``: a workflow cancel in the Python SDK is ``Task.cancel()`` on
 the main workflow task, so the ``await`` in progress raises ``asyncio.CancelledError``
@@ -57,13 +69,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    ChildWorkflowError,
-    FailureError,
-    NexusOperationError,
-)
+from temporalio.exceptions import ApplicationError
+
+from .failures import root_message
 
 __all__ = ["CompensationFailed", "CompensationRecord", "Saga"]
 
@@ -210,7 +218,7 @@ class Saga:
             if inspect.isawaitable(result):
                 await result
         except Exception as err:  # BaseException (eviction, cancel) must propagate
-            reason = _reason(err)
+            reason = root_message(err)
             self._results[i] = CompensationRecord(comp.name, FAILED, reason)
             if workflow.in_workflow():  # the helper also runs in plain asyncio (unit tests)
                 workflow.logger.warning("compensation %s failed: %s", comp.name, reason)
@@ -254,11 +262,3 @@ async def _await_shielded(task: asyncio.Task[Any]) -> Any:
             current = asyncio.current_task()
             if current is not None:
                 current.uncancel()
-
-
-def _reason(err: BaseException) -> str:
-    """The root cause message: ``ActivityError`` only says "Activity task failed"."""
-    while isinstance(err, (ActivityError, ChildWorkflowError, NexusOperationError)) and err.cause is not None:
-        err = err.cause
-    message = err.message if isinstance(err, FailureError) else str(err)
-    return message or type(err).__name__

@@ -11,52 +11,66 @@ import asyncio
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from .activities import OrderActivities, PaymentActivities, ShippingActivities, compose_greeting
-from .config import ORDER_TASK_QUEUE, PAYMENT_TASK_QUEUE, SHIPPING_TASK_QUEUE, WORKFLOW_TASK_QUEUE
-from .services import open_services
-from .workflows import HelloWorkflow, NaiveOrderWorkflow, OrderSagaWorkflow
-
-SERVICES = ("payment", "order", "shipping", "workflow")
-
-#: Which task queue each worker polls.
-TASK_QUEUES = {
-    "payment": PAYMENT_TASK_QUEUE,
-    "order": ORDER_TASK_QUEUE,
-    "shipping": SHIPPING_TASK_QUEUE,
-    "workflow": WORKFLOW_TASK_QUEUE,
-}
-
-WORKFLOWS = [OrderSagaWorkflow, NaiveOrderWorkflow, HelloWorkflow]
+from .config import SERVICES
+from .connection import task_queue
+from .faults import FaultInjector
+from .services import Services, open_services
+from .workflows import WORKFLOWS
 
 
-def build_workers(client: Client, services: tuple[str, ...] = SERVICES, home: Path | None = None) -> list[Worker]:
-    """The workers for ``services``; activities get stores opened under ``home``."""
+def build_workers(
+    client: Client,
+    services: tuple[str, ...] = SERVICES,
+    home: Path | None = None,
+    *,
+    faults: FaultInjector | None = None,
+    **worker_options: Any,
+) -> list[Worker]:
+    """The workers for ``services``, each polling its own (learner's) task queue.
+
+    Activities get stores opened under ``home`` and ``faults`` (default: a fresh
+    :class:`~saga_lab.faults.FaultInjector`); ``worker_options`` go to every ``Worker``
+    (e.g. ``sticky_queue_schedule_to_start_timeout``).
+    """
     unknown = [name for name in services if name not in SERVICES]
     if unknown:
         raise ValueError(f"unknown service {unknown[0]!r}: use one of {', '.join(SERVICES)} or all")
     stores = open_services(home)
+    faults = faults or FaultInjector()
+    options = {"graceful_shutdown_timeout": timedelta(seconds=0), **worker_options}
     workers = []
     for name in services:
-        common = dict(task_queue=TASK_QUEUES[name], graceful_shutdown_timeout=timedelta(seconds=0))
         if name == "workflow":
-            workers.append(Worker(client, workflows=WORKFLOWS, activities=[compose_greeting], **common))
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=task_queue(client, name),
+                    workflows=WORKFLOWS,
+                    activities=[compose_greeting],
+                    **options,
+                )
+            )
         else:
-            workers.append(Worker(client, activities=_service_activities(name, stores), **common))
+            activities = service_activities(name, stores, faults)
+            workers.append(Worker(client, task_queue=task_queue(client, name), activities=activities, **options))
     return workers
 
 
-def _service_activities(name: str, stores) -> list:
+def service_activities(name: str, stores: Services, faults: FaultInjector) -> list:
+    """The activity methods one service's worker runs."""
     if name == "payment":
-        payment = PaymentActivities(stores.payment)
+        payment = PaymentActivities(stores.payment, faults)
         return [payment.charge, payment.refund]
     if name == "order":
-        orders = OrderActivities(stores.orders)
+        orders = OrderActivities(stores.orders, faults)
         return [orders.create_order, orders.cancel_order]
-    shipping = ShippingActivities(stores.shipping)
+    shipping = ShippingActivities(stores.shipping, faults)
     return [shipping.create_shipment, shipping.cancel_shipment]
 
 
@@ -85,10 +99,20 @@ class BackgroundWorkers:
     Use ``async with BackgroundWorkers(client):`` or ``start()`` / ``stop()``.
     """
 
-    def __init__(self, client: Client, services: tuple[str, ...] = SERVICES, home: Path | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        services: tuple[str, ...] = SERVICES,
+        home: Path | None = None,
+        *,
+        faults: FaultInjector | None = None,
+        **worker_options: Any,
+    ) -> None:
         self.client = client
         self.services = services
         self.home = home
+        self.faults = faults or FaultInjector()
+        self.worker_options = worker_options
         self._workers: list[Worker] = []
         self._tasks: list[asyncio.Task] = []
 
@@ -100,7 +124,7 @@ class BackgroundWorkers:
         if self.running:
             return self
         tidy_activity_logs(logging.getLogger("temporalio.activity").level or logging.WARNING)
-        self._workers = build_workers(self.client, self.services, self.home)
+        self._workers = build_workers(self.client, self.services, self.home, faults=self.faults, **self.worker_options)
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
         await asyncio.sleep(0)
         return self
@@ -110,6 +134,10 @@ class BackgroundWorkers:
         await asyncio.gather(*(worker.shutdown() for worker in self._workers), return_exceptions=True)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._workers, self._tasks = [], []
+
+    async def wait(self) -> None:
+        """Until every worker has stopped (they stop on :meth:`stop`, or when the server goes away for good)."""
+        await asyncio.gather(*self._tasks)
 
     async def __aenter__(self) -> BackgroundWorkers:
         return await self.start()
@@ -122,7 +150,14 @@ class BackgroundWorkers:
         return f"<BackgroundWorkers {', '.join(self.services)}: {state}>"
 
 
-async def run_workers(client: Client, services: tuple[str, ...] = SERVICES, home: Path | None = None) -> None:
+async def run_workers(
+    client: Client,
+    services: tuple[str, ...] = SERVICES,
+    home: Path | None = None,
+    *,
+    faults: FaultInjector | None = None,
+    **worker_options: Any,
+) -> None:
     """Run workers until cancelled (Ctrl-C in ``saga-lab worker``)."""
-    async with BackgroundWorkers(client, services, home) as workers:
-        await asyncio.gather(*workers._tasks)
+    async with BackgroundWorkers(client, services, home, faults=faults, **worker_options) as workers:
+        await workers.wait()

@@ -31,13 +31,13 @@ class _CreatesTheOrderFirst(OrderSagaWorkflow):
 
     _order_first = True
 
-    async def _forward_steps(self, input: OrderInput, result: OrderResult) -> None:
+    async def _forward_steps(self, result: OrderResult) -> None:
         if not self._order_first:
-            return await super()._forward_steps(input, result)
-        await self._create_order(input)
-        await self._charge(input, result)
-        await self._hold(input.hold_seconds)
-        await self._create_shipment(input, result)
+            return await super()._forward_steps(result)
+        await self._create_order()
+        result.payment_id = await self._charge()
+        await self._hold()
+        result.shipment_id = await self._create_shipment()
 
 
 @workflow.defn(name="OrderSagaWorkflow")

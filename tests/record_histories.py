@@ -28,7 +28,7 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHandle
 
-from saga_lab import server
+from saga_lab import connection, server
 from saga_lab.checkout import order_result, start_order
 from saga_lab.faults import FaultPlan
 from saga_lab.worker import BackgroundWorkers, tidy_activity_logs
@@ -147,7 +147,7 @@ async def record_all(cases: list[Case], out_dir: Path) -> None:
     settings = server.ServerSettings(home=home / "temporal", port=server.free_port(), ui_port=server.free_port())
     info = server.start(settings)
     try:
-        client = await server.connect(info)
+        client = await connection.connect(info)
         out_dir.mkdir(parents=True, exist_ok=True)
         async with BackgroundWorkers(client, home=home):
             lines = await asyncio.gather(*(record(client, case, out_dir) for case in cases))

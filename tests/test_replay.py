@@ -25,8 +25,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from saga_lab.worker import WORKFLOWS
-from saga_lab.workflows import NaiveOrderWorkflow
+from saga_lab.workflows import WORKFLOWS, NaiveOrderWorkflow
 
 try:  # tests/ may or may not become a package
     from . import nondeterministic_workflows as changed

@@ -41,25 +41,25 @@ from temporalio.worker import Replayer, Worker
 from temporalio.workflow import NondeterminismError
 
 from saga_lab import server
-from saga_lab.activities import (
+from saga_lab.activities import PaymentActivities
+from saga_lab.checkout import order_result
+from saga_lab.config import ORDER_TASK_QUEUE, PAYMENT_TASK_QUEUE, SHIPPING_TASK_QUEUE, WORKFLOW_TASK_QUEUE
+from saga_lab.faults import PERMANENT, TRANSIENT, TRANSIENT_ERROR_TYPE, Fault, FaultPlan, error_before_work
+from saga_lab.models import (
     CancelOrderInput,
     CancelShipmentInput,
     ChargeInput,
     CreateOrderInput,
     CreateShipmentInput,
-    PaymentActivities,
     RefundInput,
 )
-from saga_lab.checkout import order_result
-from saga_lab.config import ORDER_TASK_QUEUE, PAYMENT_TASK_QUEUE, SHIPPING_TASK_QUEUE, WORKFLOW_TASK_QUEUE
-from saga_lab.faults import PERMANENT, TRANSIENT, TRANSIENT_ERROR_TYPE, Fault, FaultPlan, raise_before_work
 from saga_lab.services import PaymentService, ServiceError
-from saga_lab.worker import WORKFLOWS
 from saga_lab.workflows import (
     COMPENSATED,
     COMPLETED,
     FAILED,
     STEP_RETRY,
+    WORKFLOWS,
     NaiveOrderWorkflow,
     OrderInput,
     OrderResult,
@@ -91,20 +91,31 @@ class Call:
 #: Every activity attempt any mock saw, in order.
 CALLS: list[Call] = []
 
+#: A test may hold a step's attempt open until it sets the event: (workflow id, step) -> event.
+GATES: dict[tuple[str, str], asyncio.Event] = {}
+
+
+async def _held(name: str) -> None:
+    gate = GATES.get((activity.info().workflow_id, name))
+    if gate is not None:
+        await gate.wait()
+
 
 def _mock(name: str, fault: Fault | None) -> None:
     """Record the call; fail it as the fault plan says (as the real activity would, nothing written)."""
     info = activity.info()
     CALLS.append(Call(info.workflow_id, name, info.attempt))
-    try:
-        raise_before_work(name, fault, info.attempt)
-    except ServiceError as err:
-        raise ApplicationError(str(err), type=err.type_name, non_retryable=True) from None
+    error = error_before_work(name, fault, info.attempt)
+    if isinstance(error, ServiceError):
+        raise ApplicationError(str(error), type=error.type_name) from None
+    if error is not None:
+        raise error
 
 
 @activity.defn(name="charge")
 async def charge(input: ChargeInput) -> str:
     _mock("charge", input.fault)
+    await _held("charge")
     return f"pay-{input.order_id}-1"
 
 
@@ -117,6 +128,7 @@ async def refund(input: RefundInput) -> int:
 @activity.defn(name="create_order")
 async def create_order(input: CreateOrderInput) -> str:
     _mock("create_order", input.fault)
+    await _held("create_order")
     return "ACTIVE"
 
 
@@ -129,6 +141,7 @@ async def cancel_order(input: CancelOrderInput) -> str:
 @activity.defn(name="create_shipment")
 async def create_shipment(input: CreateShipmentInput) -> str:
     _mock("create_shipment", input.fault)
+    await _held("create_shipment")
     return f"shp-{input.order_id}-1"
 
 
@@ -216,15 +229,13 @@ async def _run_time(handle: WorkflowHandle) -> timedelta:
 
 async def test_a_week_long_hold_ends_without_waiting_a_week(env):
     order = OrderInput(_order_id("week"), 4999, hold_seconds=WEEK.total_seconds())
-    wall_before = time.monotonic()
     handle = await _start(env, order)
     result = await _result(handle)
-    wall = time.monotonic() - wall_before
     assert result.status == COMPLETED and result.shipment_id == f"shp-{order.order_id}-1"
     assert calls(order.order_id) == ["charge", "create_order", "create_shipment"]
     assert await _timers(handle) == [(WEEK, "fired")]
-    assert await _run_time(handle) >= WEEK  # the run lasted a week on the server's clock...
-    assert wall < RESULT_TIMEOUT_S  # ...and we did not wait for it (a bound, not a speed target)
+    assert await _run_time(handle) >= WEEK  # the run lasted a week on the server's clock, and _result's
+    # RESULT_TIMEOUT_S bound says we did not wait a week for it
 
 
 async def test_the_cancel_order_update_during_the_week_long_hold_compensates(env):
@@ -255,6 +266,65 @@ async def test_temporal_cancellation_during_the_week_long_hold_compensates(env):
     assert await _run_time(handle) < WEEK
     progress = await handle.query(OrderSagaWorkflow.progress)
     assert progress.compensations_done == ["cancel_order", "refund"]
+
+
+# ------------------------------------------------------------------ a stop while a step runs
+
+#: What each forward step leaves to undo when the saga is stopped while it runs (it completes).
+UNDONE_AFTER = {
+    "charge": ["refund"],
+    "create_order": ["cancel_order", "refund"],
+    "create_shipment": ["cancel_shipment", "cancel_order", "refund"],
+}
+MID_STEP = [(step, stop) for step in UNDONE_AFTER for stop in ("cancel", "deadline")]
+
+
+async def _until(what: str, check) -> None:
+    """Poll ``check()`` (sync or async) until true; fail with ``what`` after a deadline."""
+    deadline = time.monotonic() + RESULT_TIMEOUT_S
+    while time.monotonic() < deadline:
+        done = check()
+        if asyncio.iscoroutine(done):
+            done = await done
+        if done:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"waited {RESULT_TIMEOUT_S} s for {what}")
+
+
+async def _has_event(handle: WorkflowHandle, event_type: int) -> bool:
+    return any([e.event_type == event_type async for e in handle.fetch_history_events()])
+
+
+@pytest.mark.parametrize(("step", "stop"), MID_STEP, ids=[f"{stop}-during-{step}" for step, stop in MID_STEP])
+async def test_a_cancel_or_deadline_while_a_step_runs_undoes_the_whole_order(env, step, stop):
+    """The SDK delivers a cancel once: if the step then completes, its result comes back and the
+    cancel is not raised again. The saga must notice anyway and undo everything, the step included."""
+    order = OrderInput(_order_id(f"mid-{stop}"), 4999, deadline_seconds=1.0 if stop == "deadline" else 0.0)
+    gate = GATES[(order.order_id, step)] = asyncio.Event()
+    handle = await _start(env, order)
+    await _until(f"{step} to start", lambda: step in calls(order.order_id))
+    if stop == "cancel":
+        await handle.cancel()
+        requested = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
+        await _until("the step's cancel request", lambda: _has_event(handle, requested))
+    else:
+        await _until("the deadline", lambda: _has_event(handle, EventType.EVENT_TYPE_TIMER_FIRED))
+    gate.set()  # the step now completes normally, after the stop
+    forward = list(UNDONE_AFTER)[: list(UNDONE_AFTER).index(step) + 1]
+    if stop == "cancel":
+        with pytest.raises(WorkflowFailureError) as failed:
+            await asyncio.wait_for(handle.result(), RESULT_TIMEOUT_S)
+        assert isinstance(failed.value.cause, CancelledError)
+        assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+        undone = (await handle.query(OrderSagaWorkflow.progress)).compensations_done
+    else:
+        result = await _result(handle)
+        assert result.status == COMPENSATED and result.failed_step == step
+        assert "deadline" in result.error and result.shipment_id is None
+        undone = result.compensations
+    assert undone == UNDONE_AFTER[step]
+    assert calls(order.order_id) == forward + UNDONE_AFTER[step]  # nothing ran after the stop but undos
 
 
 # ------------------------------------------------------------------ every compensation path
@@ -402,10 +472,13 @@ async def test_charge_writes_one_ledger_row_once_per_idempotency_key(payment):
     [(0, None, "InvalidAmount"), (4999, Fault(PERMANENT), "PaymentDeclined")],
     ids=["invalid-amount", "declined"],
 )
-async def test_a_domain_error_becomes_a_non_retryable_application_error(payment, amount, fault, error_type):
+async def test_a_domain_error_becomes_an_application_error_the_retry_policy_does_not_retry(
+    payment, amount, fault, error_type
+):
     with pytest.raises(ApplicationError) as raised:
         await ActivityEnvironment().run(payment.charge, ChargeInput("ORD-2", amount, "ORD-2:charge", fault))
-    assert raised.value.type == error_type and raised.value.non_retryable
+    # Non-retryable is said once, by the caller: the workflow's RetryPolicy lists the type.
+    assert raised.value.type == error_type and not raised.value.non_retryable
     assert error_type in STEP_RETRY.non_retryable_error_types  # so the workflow stops retrying at once
     assert payment.payments.ledger("ORD-2") == []  # nothing written
 

@@ -32,6 +32,7 @@ from saga_lab.services import (
     ServiceError,
     Services,
     Shipment,
+    ShipmentCancelled,
     ShippingService,
     UnknownOrder,
     UnknownPayment,
@@ -146,11 +147,58 @@ def test_refund_order_refunds_what_is_left_of_every_payment(payment: PaymentServ
     assert payment.totals() == {"charged": 1550, "refunded": 1500, "net": 50}
 
 
-def test_refund_order_when_nothing_was_charged_writes_only_the_key(payment: PaymentService) -> None:
+def test_refund_order_when_nothing_was_charged_writes_no_ledger_row(payment: PaymentService) -> None:
     assert payment.refund_order("never-charged", "never-charged:compensate") == 0
     assert payment.refund_order("never-charged", "never-charged:compensate") == 0
     assert count(payment.db_path, "ledger") == 0
     assert count(payment.db_path, "idempotency") == 1
+    assert count(payment.db_path, "refunded_orders") == 1  # remembered: a late charge will be reversed
+
+
+# ---------------------------------------------------------------- compensation wins: late work
+
+
+def test_a_charge_that_lands_after_the_orders_refund_is_reversed_at_once(payment: PaymentService) -> None:
+    """The saga gave up and refunded; then the charge it had sent lands. The net must stay 0."""
+    assert payment.refund_order("o1", "o1:refund") == 0
+    late = payment.charge("o1", 1000, "o1:charge")
+    assert late == Payment("pay-o1-1", "o1", 1000, 1000)  # charged and refunded in one go
+    assert [(e.kind, e.amount) for e in payment.ledger("o1")] == [("charge", 1000), ("refund", -1000)]
+    assert payment.net("o1") == 0 and payment.state("o1")["status"] == "REFUNDED"
+    assert payment.charge("o1", 1000, "o1:charge") == late  # a retry of the late charge: nothing new
+    assert len(payment.ledger("o1")) == 2
+
+
+def test_a_charge_before_the_refund_is_refunded_and_its_late_replay_writes_nothing(payment: PaymentService) -> None:
+    first = payment.charge("o1", 1000, "o1:charge")
+    assert payment.refund_order("o1", "o1:refund") == 1000
+    assert payment.charge("o1", 1000, "o1:charge") == first  # the same key: the stored answer
+    assert payment.net("o1") == 0 and len(payment.ledger("o1")) == 2
+
+
+def test_a_partial_refund_by_payment_does_not_close_the_order(payment: PaymentService) -> None:
+    charged = payment.charge("o1", 1000, "o1:charge")
+    payment.refund(charged.payment_id, 400, "o1:goodwill")
+    again = payment.charge("o1", 200, "o1:extra")
+    assert again.refunded == 0 and payment.net("o1") == 800
+
+
+def test_a_shipment_booked_after_its_cancellation_is_refused_and_writes_nothing(shipping: ShippingService) -> None:
+    assert shipping.cancel_shipment("o1", "o1:cancel_shipment") is None
+    with pytest.raises(ShipmentCancelled, match="already cancelled"):
+        shipping.create_shipment("o1", "o1:create_shipment")
+    assert shipping.shipments("o1") == [] and shipping.state("o1") == {"status": None}
+    assert count(shipping.db_path, "idempotency") == 1  # only the cancellation's key
+    with pytest.raises(ShipmentCancelled):  # and it stays refused: a retry is refused too
+        shipping.create_shipment("o1", "o1:create_shipment")
+
+
+def test_a_shipment_booked_before_its_cancellation_is_cancelled(shipping: ShippingService) -> None:
+    booked = shipping.create_shipment("o1", "o1:create_shipment")
+    cancelled = shipping.cancel_shipment("o1", "o1:cancel_shipment")
+    assert cancelled == Shipment(booked.shipment_id, "o1", "CANCELLED")
+    assert shipping.create_shipment("o1", "o1:create_shipment") == booked  # the stored answer of the old key
+    assert [s.status for s in shipping.shipments("o1")] == ["CANCELLED"]
 
 
 def test_state_and_totals_of_an_unknown_order(payment: PaymentService) -> None:

@@ -62,6 +62,10 @@ class OrderCancelled(ServiceError):
     """``create_order`` for an order that was already cancelled: the cancellation wins."""
 
 
+class ShipmentCancelled(ServiceError):
+    """``create_shipment`` for an order whose shipments were already cancelled: the cancellation wins."""
+
+
 class PaymentDeclined(ServiceError):
     """The payment provider refused the charge."""
 

@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS ledger (
 );
 CREATE INDEX IF NOT EXISTS ledger_order ON ledger (order_id);
 CREATE INDEX IF NOT EXISTS ledger_payment ON ledger (payment_id);
+CREATE TABLE IF NOT EXISTS refunded_orders (
+    order_id TEXT PRIMARY KEY,
+    refunded_at TEXT NOT NULL
+);
 """
 
 _PAYMENTS = """
@@ -118,7 +122,13 @@ class PaymentService:
         return f"PaymentService({str(self.db_path)!r})"
 
     def charge(self, order_id: str, amount: int, idempotency_key: str) -> Payment:
-        """Charge ``amount`` cents to the order; the n-th payment of an order is ``pay-<order>-<n>``."""
+        """Charge ``amount`` cents to the order; the n-th payment of an order is ``pay-<order>-<n>``.
+
+        Compensation wins: a charge that lands after the order's refund (:meth:`refund_order`)
+        is recorded and at once reversed, so the order's net stays 0. A real card network
+        cannot refuse a charge it has already processed, so the late charge is not refused
+        but undone, and both ledger rows say what happened.
+        """
         validate_order_id(order_id)
         validate_amount(amount, self.max_amount)
         validate_key(idempotency_key)
@@ -129,6 +139,9 @@ class PaymentService:
             ).fetchone()
             payment = Payment(f"pay-{order_id}-{count + 1}", order_id, amount, 0)
             _append(conn, order_id, payment.payment_id, "charge", amount)
+            if _refunded(conn, order_id):  # the saga already gave up on this order: reverse it
+                _refund(conn, payment, amount)
+                payment = Payment(payment.payment_id, order_id, amount, amount)
             return payment.to_dict()
 
         request = {"order_id": order_id, "amount": amount}
@@ -156,8 +169,9 @@ class PaymentService:
     def refund_order(self, order_id: str, idempotency_key: str) -> int:
         """Refund what is left of every payment of the order; the saga's compensation for ``charge``.
 
-        It may run when the charge never happened (the compensation is registered before
-        the action), so an order with nothing charged refunds 0 and only records the key.
+        It may run when the charge never happened (the compensation is registered when
+        the charge's outcome is unknown), so an order with nothing charged refunds 0. Either
+        way the order is marked refunded: a charge that lands later is reversed at once.
         """
         validate_order_id(order_id)
         validate_key(idempotency_key)
@@ -165,6 +179,9 @@ class PaymentService:
         def perform(conn: sqlite3.Connection) -> int:
             rows = conn.execute(_PAYMENTS_OF_ORDER, (order_id,)).fetchall()
             payments = [Payment(**dict(row)) for row in rows]
+            conn.execute(
+                "INSERT OR IGNORE INTO refunded_orders (order_id, refunded_at) VALUES (?, ?)", (order_id, now())
+            )
             return sum(_refund(conn, p, p.remaining).amount for p in payments if p.remaining > 0)
 
         return self._store.mutate("refund_order", idempotency_key, {"order_id": order_id}, perform)
@@ -216,6 +233,10 @@ def _append(conn: sqlite3.Connection, order_id: str, payment_id: str, kind: str,
         "INSERT INTO ledger (order_id, payment_id, kind, amount, created_at) VALUES (?, ?, ?, ?, ?)",
         (order_id, payment_id, kind, amount, now()),
     )
+
+
+def _refunded(conn: sqlite3.Connection, order_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM refunded_orders WHERE order_id = ?", (order_id,)).fetchone() is not None
 
 
 def _payment(conn: sqlite3.Connection, payment_id: str) -> Payment:

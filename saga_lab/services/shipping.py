@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from .errors import ShipmentCancelled
 from .store import Store, now, validate_key, validate_order_id
 
 DB_NAME = "shipping.db"
@@ -24,6 +25,10 @@ CREATE TABLE IF NOT EXISTS shipments (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     UNIQUE (order_id, n)
+);
+CREATE TABLE IF NOT EXISTS cancelled_orders (
+    order_id TEXT PRIMARY KEY,
+    cancelled_at TEXT NOT NULL
 );
 """
 
@@ -62,11 +67,22 @@ class ShippingService:
         return f"ShippingService({str(self.db_path)!r})"
 
     def create_shipment(self, order_id: str, idempotency_key: str) -> Shipment:
-        """Create a new shipment for the order, CREATED."""
+        """Create a new shipment for the order, CREATED.
+
+        Compensation wins: once the order's shipments were cancelled
+        (:meth:`cancel_shipment`), a booking that arrives later is refused with
+        :class:`ShipmentCancelled` and nothing is written: a parcel not yet handed over
+        can be refused, so it is.
+        """
         validate_order_id(order_id)
         validate_key(idempotency_key)
 
         def perform(conn: sqlite3.Connection) -> dict[str, Any]:
+            if conn.execute("SELECT 1 FROM cancelled_orders WHERE order_id = ?", (order_id,)).fetchone():
+                raise ShipmentCancelled(
+                    f"the shipments of order {order_id!r} were already cancelled; a late booking is refused "
+                    "(use a new order id for a new order)"
+                )
             (count,) = conn.execute("SELECT COUNT(*) FROM shipments WHERE order_id = ?", (order_id,)).fetchone()
             shipment = Shipment(f"shp-{order_id}-{count + 1}", order_id, CREATED)
             stamp = now()
@@ -84,12 +100,16 @@ class ShippingService:
         """Cancel every shipment of the order; the saga's compensation for ``create_shipment``.
 
         Returns the latest shipment, now CANCELLED, or None when the order has none
-        (the compensation may run when the shipment was never created).
+        (the compensation may run when the shipment was never created). Either way the
+        order is marked cancelled, so a booking that lands later is refused.
         """
         validate_order_id(order_id)
         validate_key(idempotency_key)
 
         def perform(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            conn.execute(
+                "INSERT OR IGNORE INTO cancelled_orders (order_id, cancelled_at) VALUES (?, ?)", (order_id, now())
+            )
             conn.execute(
                 "UPDATE shipments SET status = ?, updated_at = ? WHERE order_id = ? AND status != ?",
                 (CANCELLED, now(), order_id, CANCELLED),

@@ -1,0 +1,53 @@
+"""Workflows: orchestration only. Every side effect happens in an activity.
+
+- :class:`HelloWorkflow`: one activity, the first workflow of the workshop;
+- :class:`NaiveOrderWorkflow`: payment -> order -> shipping with retries and no undo;
+- :class:`OrderSagaWorkflow`: the same steps as a saga: what was done is undone when a
+  later step fails, the order is cancelled or its deadline passes.
+
+They live in a package (not in a notebook cell) because the worker's sandbox
+re-imports a workflow's module from its file, and a kernel's ``__main__`` has none.
+"""
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from ..models import (
+        CANCELLED,
+        COMPENSATED,
+        COMPLETED,
+        FAILED,
+        RUNNING,
+        OrderInput,
+        OrderResult,
+        Progress,
+    )
+from .hello import HelloWorkflow
+from .naive import NaiveOrderWorkflow
+from .order_saga import OrderCancelledByCustomer, OrderSagaWorkflow
+from .policies import COMPENSATION_RETRY, FAILED_STEP, ORDER_STATUS, STEP_RETRY, STEP_TIMEOUT, is_business_failure
+
+#: Every workflow a ``workflow`` worker runs.
+WORKFLOWS = [OrderSagaWorkflow, NaiveOrderWorkflow, HelloWorkflow]
+
+__all__ = [
+    "CANCELLED",
+    "COMPENSATED",
+    "COMPENSATION_RETRY",
+    "COMPLETED",
+    "FAILED",
+    "FAILED_STEP",
+    "ORDER_STATUS",
+    "RUNNING",
+    "STEP_RETRY",
+    "STEP_TIMEOUT",
+    "WORKFLOWS",
+    "HelloWorkflow",
+    "NaiveOrderWorkflow",
+    "OrderCancelledByCustomer",
+    "OrderInput",
+    "OrderResult",
+    "OrderSagaWorkflow",
+    "Progress",
+    "is_business_failure",
+]
