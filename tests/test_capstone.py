@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from saga_lab import server
+from saga_lab import connection, server
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 if str(NOTEBOOKS) not in sys.path:
@@ -21,14 +21,14 @@ from solutions import trip_saga as solution  # noqa: E402
 
 
 async def test_the_solution_passes_every_case(session_server: server.ServerInfo) -> None:
-    client = await server.connect(session_server)
+    client = await connection.connect(session_server)
     results = await check_trip_saga(client, solution.TripSagaWorkflow, prefix="test-capstone-solution")
     assert [r.name for r in results] == [c.name for c in CASES]
     assert [str(r) for r in results if not r.ok] == []
 
 
 async def test_the_skeleton_is_told_what_is_wrong(session_server: server.ServerInfo) -> None:
-    client = await server.connect(session_server)
+    client = await connection.connect(session_server)
     results = {
         r.name: r for r in await check_trip_saga(client, skeleton.TripSagaWorkflow, prefix="test-capstone-skeleton")
     }

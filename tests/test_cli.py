@@ -29,10 +29,15 @@ from pathlib import Path
 
 import pytest
 
-from saga_lab import server
+from saga_lab import connection, server
+
+try:  # tests/ may or may not become a package
+    from .helpers import saga_lab_command
+except ImportError:
+    from helpers import saga_lab_command
 
 REPO = Path(__file__).resolve().parent.parent
-SAGA_LAB = REPO / ".venv" / "bin" / "saga-lab"
+SAGA_LAB = saga_lab_command()
 RUN = uuid.uuid4().hex[:8]
 
 PLACE_KEYS = {"order_id", "status", "payment_id", "shipment_id", "compensations", "error"}
@@ -306,7 +311,7 @@ def _rows_for(order: str) -> dict[str, int]:
 def _workflow_exists(order: str, info: server.ServerInfo) -> bool:
     """Asked with the `temporal` CLI (a Go binary): no temporalio client in the pytest process."""
     try:
-        server.temporal_cli(["workflow", "describe", "--workflow-id", order, "--output", "json"], info=info)
+        connection.temporal_cli(["workflow", "describe", "--workflow-id", order, "--output", "json"], info=info)
     except server.ServerError as err:
         assert "not found" in str(err).lower(), err
         return False
@@ -412,8 +417,7 @@ def test_worker_stops_on_sigint(session_server):
     assert output.count("\n") == 1, output  # its one line, nothing more
     assert "payment" in output and session_server.address in output
     assert code in (0, 130), (code, stderr)
-    assert "Traceback" not in stderr, stderr
-    assert elapsed < 5, elapsed
+    assert "Traceback" not in stderr, stderr  # and it exited within _worker_until_sigint's bound
 
 
 # ---------------------------------------------------------------- exit: the command's code, every time
@@ -433,3 +437,51 @@ def test_cli_never_crashes_at_exit(session_server):
         shown = one_json_line(done)  # the whole result reached stdout before the exit
         assert_show_shape(shown, order)
         assert shown["workflow"] == {"status": None}
+
+
+# ---------------------------------------------------------------- work that lands after its compensation
+
+LATE = {  # step -> (what the three services say once the late work has landed)
+    "charge": {"payment": {"status": "REFUNDED", "amount": 4250, "net": 0}, "order": None, "shipping": None},
+    "create_order": {
+        "payment": {"status": "REFUNDED", "amount": 4250, "net": 0},
+        "order": "CANCELLED",
+        "shipping": None,
+    },
+    "create_shipment": {
+        "payment": {"status": "REFUNDED", "amount": 4250, "net": 0},
+        "order": "CANCELLED",
+        "shipping": None,
+    },
+}
+
+
+@pytest.mark.slow
+def test_work_that_lands_after_its_compensation_is_reversed_or_refused(session_server):
+    """``late:5``: every attempt's work lands after the saga gave up and undid the step.
+    ``place`` prints its result, then waits for the held work to land; ``show`` then
+    finds the order undone: a late charge reversed, a late order or shipment refused."""
+    ids = {step: f"cli-late-{step.replace('_', '')}-{RUN}" for step in LATE}
+    runs = run_many([("place", ids[step], "--amount", "4250", "--fail", f"{step}=late:5") for step in LATE])
+    # The three processes' workers share the task queues: any of them may hold a step's late
+    # work, and each waits for what it holds before it exits. So count the landings over all.
+    stderr = "".join(done.stderr for done in runs)
+    assert "Traceback" not in stderr
+    for step, done in zip(LATE, runs, strict=True):
+        assert done.returncode == 0, done.stderr
+        placed = one_json_line(done)
+        assert placed["status"] == "COMPENSATED" and placed["error"].startswith(f"{step}: "), placed
+        assert stderr.count(f"late {step} (attempt") == 5, stderr  # every held attempt landed
+        shown = json.loads(run_cli("show", ids[step]).stdout)
+        expected = LATE[step]
+        assert shown["payment"] == expected["payment"], shown
+        assert shown["order"]["status"] == expected["order"], shown
+        assert shown["shipping"]["status"] == expected["shipping"], shown
+    charge_rows = _ledger_kinds(ids["charge"])
+    assert charge_rows == ["charge", "refund"], charge_rows  # the late charge landed, and was reversed at once
+
+
+def _ledger_kinds(order_id: str) -> list[str]:
+    with closing(sqlite3.connect(Path(os.environ["SAGA_LAB_HOME"]) / "payment.db")) as conn:
+        rows = conn.execute("SELECT kind FROM ledger WHERE order_id = ? ORDER BY seq", (order_id,)).fetchall()
+    return [kind for (kind,) in rows]

@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,10 +30,15 @@ from pathlib import Path
 
 import pytest
 
-from saga_lab import server
+from saga_lab import connection, server
+
+try:  # tests/ may or may not become a package
+    from .helpers import alive, saga_lab_command, wait_gone
+except ImportError:
+    from helpers import alive, saga_lab_command, wait_gone
 
 REPO = Path(__file__).resolve().parent.parent
-SAGA_LAB = REPO / ".venv" / "bin" / "saga-lab"
+SAGA_LAB = saga_lab_command()
 
 
 @dataclass
@@ -74,26 +78,6 @@ def dev_servers(home: Path) -> list[int]:
         if b"start-dev" in argv and str(home / "temporal.db").encode() in argv and alive(int(entry.name)):
             found.append(int(entry.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_gone(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -299,15 +283,12 @@ SILENT_LISTENER_TIMEOUT_S = 30
 
 def test_port_taken_by_a_silent_listener(home):
     with Squatter(home.port, answer=False):
-        began = time.monotonic()
         try:
             done = home.cli("server", "start", timeout=SILENT_LISTENER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             pytest.fail(f"`saga-lab server start` did not finish within {SILENT_LISTENER_TIMEOUT_S} s")
-        elapsed = time.monotonic() - began
     _assert_refused_to_start(home, done, home.port)
     assert "not a Temporal server" in done.stderr, done.stderr
-    assert elapsed < SILENT_LISTENER_TIMEOUT_S, elapsed
 
 
 @pytest.mark.parametrize("option", ["--port", "--ui-port"])
@@ -459,7 +440,7 @@ def test_database_path_that_is_a_directory(home):
 
 def test_ensure_server_uses_temporal_address(no_temporal_env, monkeypatch, session_server):
     monkeypatch.setenv("TEMPORAL_ADDRESS", session_server.address)
-    info = server.ensure_server()
+    info = connection.ensure_server()
     assert info.embedded is False
     assert info.address == session_server.address
     assert info.started is False
@@ -470,7 +451,7 @@ def test_ensure_server_with_dead_temporal_address(no_temporal_env, monkeypatch):
     dead = f"127.0.0.1:{server.free_port()}"
     monkeypatch.setenv("TEMPORAL_ADDRESS", dead)
     with pytest.raises(server.ServerError) as raised:
-        server.ensure_server()
+        connection.ensure_server()
     message = str(raised.value)
     assert "\n" not in message
     assert dead in message
@@ -478,14 +459,14 @@ def test_ensure_server_with_dead_temporal_address(no_temporal_env, monkeypatch):
 
 
 def test_ensure_server_starts_then_reuses_the_embedded_server(no_temporal_env):
-    info = server.ensure_server()
+    info = connection.ensure_server()
     assert info.embedded is True and info.started is True
     assert info.address == no_temporal_env.settings.address
-    again = server.ensure_server()
+    again = connection.ensure_server()
     assert again.pid == info.pid and again.started is False
-    assert "left the Temporal server" in server.stop_if_started(again)
+    assert "keeps running" in connection.stop_if_started(again)
     assert alive(info.pid)
-    assert "stopped" in server.stop_if_started(info)
+    assert "stopped" in connection.stop_if_started(info)
     assert wait_gone(info.pid)
 
 

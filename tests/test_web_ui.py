@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from saga_lab import server
+from saga_lab import connection, server
 from saga_lab.checkout import place_order, workflow_status
 from saga_lab.worker import BackgroundWorkers
 from saga_lab.workflows import COMPLETED
@@ -152,7 +152,7 @@ async def test_the_web_ui_shows_a_completed_saga(chromium, own_server, tmp_path)
     assert info.ui_url and info.started
 
     order_id = f"web-ui-{uuid.uuid4().hex[:8]}"
-    client = await server.connect(info)
+    client = await connection.connect(info)
     async with BackgroundWorkers(client, home=tmp_path):
         result = await place_order(client, order_id, 4999)
     assert result.status == COMPLETED
