@@ -5,7 +5,9 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
   $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# `make lab` installs the package with its [lab] extra; `make test` adds [test].
+LAB_STAMP := $(VENV)/.installed-lab
+TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
 .PHONY: lab test venv server-stop bench clean help diagrams site
@@ -17,22 +19,29 @@ help:
 	@echo "make diagrams - render diagrams/*.puml to diagrams/svg/ (local PlantUML jar, needs Java)"
 	@echo "make site   - a static HTML self-study site of every notebook and diagram in site/"
 
-$(STAMP): pyproject.toml constraints.txt
+$(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Saga Lab needs Python 3.11 or newer and none was found on PATH: install it, or run: make PYTHON=/path/to/python3.11"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
-	@touch $(STAMP)
+	$(PYTHON) -m venv $(VENV)
 
-venv: $(STAMP)
+$(LAB_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[lab]'
+	@touch $(LAB_STAMP)
 
-lab: venv
+$(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[lab,test]'
+	@touch $(LAB_STAMP) $(TEST_STAMP)
+
+venv: $(TEST_STAMP)
+
+lab: $(LAB_STAMP)
 	$(BIN)/saga-lab lab $(LAB_ARGS)
 
-test: venv
+test: $(TEST_STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
 	  --nbval-cell-timeout=120 -p no:cacheprovider $(PYTEST_ARGS)
 
-server-stop: venv
+server-stop: $(LAB_STAMP)
 	$(BIN)/saga-lab server stop
 
 bench: venv
@@ -45,10 +54,10 @@ clean:
 	rm -rf $(VENV) .saga-lab site test-artifacts
 
 
-# diagrams/*.puml -> diagrams/svg/*.svg, all drawn with one Java start (needs Java; see saga_lab/diagrams.py).
-diagrams: venv
-	$(BIN)/python -m saga_lab.diagrams diagrams/*.puml --out diagrams/svg
+# diagrams/*.puml -> diagrams/svg/*.svg, all drawn with one Java start (needs Java; see saga_lab/plantuml.py).
+diagrams: $(LAB_STAMP)
+	$(BIN)/python -m saga_lab.plantuml diagrams/*.puml --out diagrams/svg
 
 # Every notebook (stored outputs) and diagrams/*.md as HTML in site/, with a table of contents.
-site: venv
+site: $(LAB_STAMP)
 	$(BIN)/python tools/site.py --out site

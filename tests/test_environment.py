@@ -26,7 +26,10 @@ def _pyproject() -> dict:
 
 
 def _direct() -> list[Requirement]:
-    return [Requirement(text) for text in _pyproject()["project"]["dependencies"]]
+    """Runtime dependencies and every extra's ([lab], [test])."""
+    project = _pyproject()["project"]
+    extras = [text for group in project.get("optional-dependencies", {}).values() for text in group]
+    return [Requirement(text) for text in project["dependencies"] + extras]
 
 
 def _constraint_lines() -> list[str]:
@@ -114,7 +117,7 @@ def test_environment_channels_and_conda_packages():
     conda, pip = _conda_and_pip()
     names = {re.split(r"[=<>!~ ]", entry, maxsplit=1)[0] for entry in conda}
     assert {"openjdk", "plantuml", "pip", "python"} <= names, names
-    assert "-e ." in [entry.strip() for entry in pip]
+    assert "-e .[lab,test]" in [entry.strip() for entry in pip]
 
 
 def test_environment_python_satisfies_requires_python():
@@ -139,3 +142,11 @@ def test_ci_runs_make_test():
     script = REPO / ".ci" / "run"
     commands = [line.strip() for line in script.read_text().splitlines() if not line.strip().startswith("#")]
     assert any(re.fullmatch(r"(exec\s+)?make test(\s.*)?", line) for line in commands), commands
+
+
+def test_runtime_dependencies_are_what_import_saga_lab_needs():
+    """JupyterLab, nbval, pytest and friends are extras: the package itself never needs them."""
+    runtime = {canonicalize_name(Requirement(text).name) for text in _pyproject()["project"]["dependencies"]}
+    assert not runtime & {"jupyterlab", "nbval", "pytest", "pytest-asyncio", "matplotlib", "ruff", "playwright"}
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert set(extras) == {"lab", "test"}
