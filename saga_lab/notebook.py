@@ -1,14 +1,26 @@
-"""Small display helpers for the notebooks: evidence as tables, source as code, checks that say why.
+"""What a notebook cell needs in one line: the lab started, evidence as tables, source as code, checks that say why.
 
 Every helper shows plain text too, because nbval compares the text form of checked cells.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import inspect
+import logging
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+
+from . import connection
+from .config import SERVICES
+from .server import ServerInfo
+from .worker import BackgroundWorkers, tidy_activity_logs
+
+#: Paths under the repository are shown relative to it, so a stored output reads the same on every machine.
+REPO = Path(__file__).resolve().parent.parent
 
 
 class Table:
@@ -25,7 +37,10 @@ class Table:
     def __repr__(self) -> str:
         cells = self._cells()
         widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(self.columns)]
-        line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
+
+        def line(values: list[str]) -> str:
+            return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
         out = [self.title] if self.title else []
         out += [line(self.columns), line(["-" * w for w in widths])] + [line(r) for r in cells]
         return "\n".join(out)
@@ -38,10 +53,19 @@ class Table:
 
 
 class Source:
-    """The source of a package object, shown highlighted (HTML) or as plain text."""
+    """The source of a package object, under a comment that says where it lives.
+
+    The first line, ``# saga_lab/workflows/order_saga.py: OrderSagaWorkflow._step``, tells
+    a learner which file to open, and lets a test check a stored listing against today's code.
+    """
 
     def __init__(self, obj: Any) -> None:
-        self.text = inspect.getsource(obj)
+        self.obj = obj
+        target = inspect.unwrap(obj)
+        self.path = shown_path(inspect.getsourcefile(target) or "?")
+        self.qualname = getattr(target, "__qualname__", getattr(target, "__name__", ""))
+        self.code = inspect.getsource(target)
+        self.text = f"# {self.path}: {self.qualname}\n{self.code}"
 
     def __repr__(self) -> str:
         return self.text
@@ -60,6 +84,94 @@ def show_source(obj: Any) -> Source:
     return Source(obj)
 
 
-def check(ok: bool, passed: str, failed: str) -> None:
-    """An exercise's verdict in one line: what passed, or what is wrong and what to try."""
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository when it is inside it (``.saga-lab/payment.db``), else as it is."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def check(ok: bool, passed: str, failed: str) -> bool:
+    """An exercise's verdict in one line: PASS, or NOT YET and what is wrong (never what to type)."""
     print(f"PASS: {passed}" if ok else f"NOT YET: {failed}")
+    return ok
+
+
+# ---------------------------------------------------------------- logs a learner reads
+
+
+class _OneLine(logging.Formatter):
+    """``WARNING order nb05-x-3f2a9c: compensation refund failed: ...``, one line, no traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        order = getattr(record, "order_id", None)
+        where = f" order {order}" if order else ""
+        return f"{record.levelname}{where}: {record.getMessage()}"
+
+
+def tidy_logs(level: int = logging.WARNING) -> None:
+    """Log lines in a notebook: one line each, with the order id, at ``level`` and above.
+
+    The SDK's workflow and activity loggers otherwise append their whole context (run
+    id, attempt, task queue...) to every message, and a failed attempt prints a traceback:
+    here a failure is injected on purpose, and its one line says all there is to say.
+    """
+    import temporalio.activity
+    import temporalio.workflow
+
+    temporalio.workflow.logger.workflow_info_on_message = False
+    temporalio.activity.logger.activity_info_on_message = False
+    tidy_activity_logs(level)
+    for name in ("temporalio", "saga_lab"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h.formatter, _OneLine) for h in logger.handlers):
+            handler = logging.StreamHandler()
+            handler.setFormatter(_OneLine())
+            logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+# ---------------------------------------------------------------- the lab in one call
+
+
+class Lab:
+    """The server, a client and this kernel's workers: what every notebook starts with.
+
+    ``lab = await Lab.start()`` finds (or starts) the server, connects a client and
+    starts the workers of ``services`` in this kernel; ``await lab.stop()`` stops the
+    workers, and the server only if this call started it. Notebooks 00 and 01 show
+    the few lines of plain ``temporalio`` it stands for.
+    """
+
+    def __init__(self, info: ServerInfo, client: Any, workers: BackgroundWorkers | None) -> None:
+        self.info = info
+        self.client = client
+        self.workers = workers
+
+    @classmethod
+    async def start(cls, services: tuple[str, ...] = SERVICES, **worker_options: Any) -> Lab:
+        tidy_logs()
+        info = await asyncio.to_thread(connection.ensure_server)
+        client = await connection.connect(info)
+        workers = await BackgroundWorkers(client, services, **worker_options).start() if services else None
+        return cls(info, client, workers)
+
+    async def stop(self) -> str:
+        """Stop this notebook's workers, and the server if this notebook started it; say what was done."""
+        if self.workers is not None:
+            await self.workers.stop()
+        return connection.stop_if_started(self.info)
+
+    def web_ui(self, order_id: str) -> str | None:
+        """The Web UI page of an order's saga (None when the UI's address is unknown)."""
+        return self.info.workflow_url(connection.workflow_id(self.client, order_id))
+
+    def __repr__(self) -> str:
+        services = ", ".join(self.workers.services) if self.workers else "none"
+        ui = self.info.ui_url or "set TEMPORAL_UI_URL to link to it"
+        return (
+            f"Temporal server {self.info.address} (namespace {self.info.namespace}), Web UI {ui}, workers: {services}"
+        )

@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 from filelock import FileLock
@@ -96,7 +97,7 @@ class ServerInfo:
         """The Web UI page of one workflow, when the UI address is known."""
         if not self.ui_url:
             return None
-        return f"{self.ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"
+        return f"{self.ui_url}/namespaces/{quote(self.namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
 
 
 # ---------------------------------------------------------------- binaries

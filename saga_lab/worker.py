@@ -30,18 +30,19 @@ def build_workers(
     home: Path | None = None,
     *,
     faults: FaultInjector | None = None,
+    stores: Services | None = None,
     **worker_options: Any,
 ) -> list[Worker]:
     """The workers for ``services``, each polling its own (learner's) task queue.
 
-    Activities get stores opened under ``home`` and ``faults`` (default: a fresh
-    :class:`~saga_lab.faults.FaultInjector`); ``worker_options`` go to every ``Worker``
-    (e.g. ``sticky_queue_schedule_to_start_timeout``).
+    Activities get ``stores`` (default: the three services opened under ``home``) and
+    ``faults`` (default: a fresh :class:`~saga_lab.faults.FaultInjector`); ``worker_options``
+    go to every ``Worker`` (e.g. ``sticky_queue_schedule_to_start_timeout``).
     """
     unknown = [name for name in services if name not in SERVICES]
     if unknown:
         raise ValueError(f"unknown service {unknown[0]!r}: use one of {', '.join(SERVICES)} or all")
-    stores = open_services(home)
+    stores = stores or open_services(home)
     faults = faults or FaultInjector()
     options = {"graceful_shutdown_timeout": timedelta(seconds=0), **worker_options}
     workers = []
@@ -96,7 +97,9 @@ def tidy_activity_logs(level: int = logging.WARNING) -> None:
 class BackgroundWorkers:
     """Workers running as asyncio tasks in this process (a notebook kernel or the CLI).
 
-    Use ``async with BackgroundWorkers(client):`` or ``start()`` / ``stop()``.
+    Use ``async with BackgroundWorkers(client):`` or ``start()`` / ``stop()``. ``worker_options`` are
+    :func:`build_workers`'s: ``stores=`` (other services than the ones under ``home``) and
+    any ``Worker`` option.
     """
 
     def __init__(

@@ -11,7 +11,7 @@ loads. ``--virtual-time-budget`` lets Chromium run the page's timers and request
 before it dumps the DOM, and the dump is retried in case the API answered late.
 
 Chromium comes from the system (Debian's ``chromium``; ``.ci/run`` installs it). Without
-it the test is skipped, saying so.
+it the test fails, saying how to install it.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _page(dom: str) -> _TestIds:
 def chromium() -> str:
     found = _chromium()
     if found is None:
-        pytest.skip("chromium is not installed: `apt-get install -y chromium` (.ci/run installs it in CI)")
+        pytest.fail("chromium is not installed: `apt-get install -y chromium` (.ci/run installs it in CI)")
     return found
 
 
@@ -139,7 +139,7 @@ def own_server(tmp_path, monkeypatch):
     for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_UI_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SAGA_LAB_HOME", str(tmp_path))
-    settings = server.ServerSettings(home=tmp_path / "temporal", port=server.free_port(), ui_port=server.free_port())
+    settings = server.ServerSettings(home=tmp_path, port=server.free_port(), ui_port=server.free_port())
     info = server.start(settings)
     try:
         yield info

@@ -108,9 +108,13 @@ class LedgerEntry:
 class PaymentService:
     """Charges and refunds orders, exactly once per idempotency key."""
 
-    def __init__(self, db_path: Path, max_amount: int = config.MAX_AMOUNT_CENTS) -> None:
+    def __init__(
+        self, db_path: Path, max_amount: int = config.MAX_AMOUNT_CENTS, *, compensation_wins: bool = True
+    ) -> None:
         self.db_path = Path(db_path)
         self.max_amount = max_amount
+        #: False only to show what goes wrong without the rule (notebook 07's late charge).
+        self.compensation_wins = compensation_wins
         self._store = Store(self.db_path, _SCHEMA)
 
     @classmethod
@@ -139,7 +143,7 @@ class PaymentService:
             ).fetchone()
             payment = Payment(f"pay-{order_id}-{count + 1}", order_id, amount, 0)
             _append(conn, order_id, payment.payment_id, "charge", amount)
-            if _refunded(conn, order_id):  # the saga already gave up on this order: reverse it
+            if self.compensation_wins and _refunded(conn, order_id):  # the saga gave up on it: reverse it
                 _refund(conn, payment, amount)
                 payment = Payment(payment.payment_id, order_id, amount, amount)
             return payment.to_dict()
