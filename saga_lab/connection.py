@@ -60,6 +60,7 @@ CORE_LOGGER = logging.getLogger("temporalio.core")
 
 _ready: weakref.WeakKeyDictionary[Client, bool] = weakref.WeakKeyDictionary()
 _runtime: Runtime | None = None
+_quiet_runtime: Runtime | None = None
 
 
 LEARNER_ENV = "SAGA_LAB_LEARNER"
@@ -165,6 +166,16 @@ def runtime() -> Runtime:
         )
         _runtime = Runtime(telemetry=TelemetryConfig(logging=logging_config))
     return _runtime
+
+
+def quiet_runtime() -> Runtime:
+    """A runtime whose core logs errors only: for replaying histories that fail on purpose
+    (a non-determinism demo), where the core's warnings would only repeat the lesson."""
+    global _quiet_runtime
+    if _quiet_runtime is None:
+        quiet = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        _quiet_runtime = Runtime(telemetry=TelemetryConfig(logging=quiet))
+    return _quiet_runtime
 
 
 async def connect(info: ServerInfo | None = None) -> Client:

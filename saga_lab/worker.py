@@ -8,6 +8,7 @@ CLI) as asyncio tasks and stops them cleanly.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -128,7 +129,11 @@ class BackgroundWorkers:
             return self
         tidy_activity_logs(logging.getLogger("temporalio.activity").level or logging.WARNING)
         self._workers = build_workers(self.client, self.services, self.home, faults=self.faults, **self.worker_options)
-        self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
+        # Each worker runs in a context of its own, not a copy of the cell that started it:
+        # in a Jupyter kernel, what a task prints then lands under the cell running now
+        # (ipykernel routes output by the context's parent cell, falling back to the latest).
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(worker.run(), context=contextvars.Context()) for worker in self._workers]
         await asyncio.sleep(0)
         return self
 

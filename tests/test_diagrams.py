@@ -283,13 +283,30 @@ ARCHITECTURE_NAMES = (
 )
 
 
+#: Diagrams that are not the saga's sequence, and what each must show.
+OWN_NAMES = {
+    "architecture": ARCHITECTURE_NAMES,
+    "choreography": ("Customer", "Event bus", "Payment", "Order", "Shipping", "ShipmentFailed"),
+    "series_map": ("00 · Setup", "05 · Compensation", "12 · Capstone"),
+}
+
+
 @pytest.mark.parametrize("name", [p.stem for p in DESIGN])
 def test_design_diagram_draws_with_every_participant(drawn, name):
     svg = drawn[name]
     assert svg.lstrip().startswith(("<?xml", "<svg")) and "</svg>" in svg
     assert not syntax_error(svg)
-    for participant in ARCHITECTURE_NAMES if name == "architecture" else SEQUENCE_PARTICIPANTS:
+    for participant in OWN_NAMES.get(name, SEQUENCE_PARTICIPANTS):
         assert f">{participant}<" in svg or participant in svg, f"{participant} missing from {name}.svg"
+
+
+def test_the_committed_series_map_is_drawn_from_its_source(tmp_path):
+    """README.md shows diagrams/svg/series_map.svg: it must be what `make diagrams` draws today."""
+    source = DESIGN[0].parent / "series_map.puml"
+    subprocess.run([sys.executable, "-m", "saga_lab.plantuml", str(source), "--out", str(tmp_path)], check=True)
+    committed = (source.parent / "svg" / "series_map.svg").read_text(encoding="utf-8")
+    fresh = (tmp_path / "series_map.svg").read_text(encoding="utf-8")
+    assert committed == fresh, "diagrams/svg/series_map.svg is stale: run `make diagrams` and commit it"
 
 
 def test_design_diagrams_show_compensation_in_reverse_order(drawn):
