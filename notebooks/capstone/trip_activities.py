@@ -9,9 +9,14 @@ and the check: it keeps each trip's state and a journal of what happened, in ord
 The activities run in the notebook's kernel (in-kernel workers), so they all see it.
 
 Faults are injected per trip, as plain data in :class:`TripInput`:
-``{"book_car": "permanent", "cancel_hotel": "transient:2"}``. ``permanent`` is a
-business refusal (non-retryable, nothing written); ``transient:N`` makes the first N
-attempts fail with a retryable "temporarily unavailable".
+``{"book_car": "permanent", "cancel_hotel": "transient:2"}``:
+
+- ``permanent``: the provider refuses (non-retryable); nothing is written;
+- ``transient:N``: the first N attempts fail with a retryable "temporarily unavailable";
+  nothing is written;
+- ``timeout:N``: the first N attempts do their work, then never answer: the booking is
+  made, and Temporal only sees the attempt time out (a lost reply). A retry finds the
+  booking made and answers with it (a booking is idempotent).
 
 The last part, :func:`book` and :func:`cancel`, is for the *workflow*: each runs one
 activity with the right timeout and retry policy.
@@ -25,9 +30,6 @@ from datetime import timedelta
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
-
-#: The trip's own task queue: its workflow and its activities, in one worker.
-TRIP_TASK_QUEUE = "trip-task-queue"
 
 KINDS = ("flight", "hotel", "car")
 BOOKED = "BOOKED"
@@ -104,17 +106,31 @@ STORE = TripStore()
 
 
 def _apply_fault(trip: TripInput, step: str) -> None:
-    spec = trip.faults.get(step)
-    if not spec:
-        return
-    kind, _, times = spec.partition(":")
-    if kind == "transient" and activity.info().attempt <= int(times or 1):
+    """Fail before the work, as ``permanent`` and ``transient`` say."""
+    kind, times = _fault(trip, step)
+    if kind == "transient" and activity.info().attempt <= times:
         raise ApplicationError(
             f"{step}: the service is temporarily unavailable (injected fault)", type="ServiceUnavailable"
         )
     if kind == "permanent":
         rejected = BOOKING_REJECTED if step.startswith("book_") else CANCELLATION_REJECTED
         raise ApplicationError(f"{step}: refused by the provider (injected fault)", type=rejected, non_retryable=True)
+
+
+def _fault(trip: TripInput, step: str) -> tuple[str, int]:
+    kind, _, times = trip.faults.get(step, "").partition(":")
+    return kind, int(times or 1)
+
+
+def _lose_the_reply(trip: TripInput, step: str) -> None:
+    """After the work, as ``timeout`` says: no reply ever reaches Temporal, and the attempt times out.
+
+    (``raise_complete_async`` tells the worker that the answer will come later, from
+    elsewhere; it never does.)
+    """
+    kind, times = _fault(trip, step)
+    if kind == "timeout" and activity.info().attempt <= times:
+        activity.raise_complete_async()
 
 
 # ------------------------------------------------------------------ activities
@@ -124,19 +140,25 @@ def _apply_fault(trip: TripInput, step: str) -> None:
 async def book_flight(trip: TripInput) -> str:
     """Book the flight; returns its confirmation id."""
     _apply_fault(trip, "book_flight")
-    return STORE.book(trip.trip_id, "flight")
+    confirmation = STORE.book(trip.trip_id, "flight")
+    _lose_the_reply(trip, "book_flight")
+    return confirmation
 
 
 @activity.defn
 async def book_hotel(trip: TripInput) -> str:
     _apply_fault(trip, "book_hotel")
-    return STORE.book(trip.trip_id, "hotel")
+    confirmation = STORE.book(trip.trip_id, "hotel")
+    _lose_the_reply(trip, "book_hotel")
+    return confirmation
 
 
 @activity.defn
 async def book_car(trip: TripInput) -> str:
     _apply_fault(trip, "book_car")
-    return STORE.book(trip.trip_id, "car")
+    confirmation = STORE.book(trip.trip_id, "car")
+    _lose_the_reply(trip, "book_car")
+    return confirmation
 
 
 @activity.defn
@@ -177,7 +199,8 @@ CANCEL_RETRY = RetryPolicy(
     maximum_attempts=0,
     non_retryable_error_types=NON_RETRYABLE,
 )
-TIMEOUT = timedelta(seconds=5)
+#: Each attempt of a booking or an undo: the services answer in milliseconds, so 1 s means no answer.
+TIMEOUT = timedelta(seconds=1)
 
 
 async def book(step: str, trip: TripInput) -> str:

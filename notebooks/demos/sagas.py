@@ -1,0 +1,115 @@
+"""Run a saga you wrote (exercises 05 and 06) once, and read what it left in the three services.
+
+Your workflow runs on a worker of its own, started for the run, which also runs the
+three services' six activities (steps and undos) on the lab's databases, all on one
+task queue. The checks use the same runner, one order per case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import CancelledError
+
+from saga_lab import history
+from saga_lab.checkout import end_state
+from saga_lab.config import COMPENSATIONS
+from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.faults import FaultPlan
+from saga_lab.models import OrderInput
+
+from .workers import CountingFaults, KernelWorker, service_activity_list
+
+AMOUNT = 4999
+#: A run that has not ended after this long is reported as RUNNING (and terminated).
+LIMIT_S = 20.0
+
+
+@dataclass
+class SagaRun:
+    """How one run ended and what it left behind."""
+
+    faults: list[str]
+    #: COMPLETED, FAILED, CANCELED, RUNNING (had not ended at the limit), or BROKEN (the
+    #: workflow's own code raised an error in the worker: the run cannot go on, and was stopped).
+    ended: str
+    #: Every activity the workflow scheduled, in order (steps, then undos).
+    activities: list[str]
+    #: :func:`saga_lab.checkout.end_state`: the three services' state and whether they agree.
+    state: dict = field(default_factory=dict)
+    #: When ``ended`` is BROKEN: the error the workflow's code raised in the worker.
+    error: str | None = None
+
+    @property
+    def fault(self) -> str:
+        return ", ".join(self.faults) or "no fault"
+
+    @property
+    def undone(self) -> list[str]:
+        """The undos that ran, in the order they were scheduled."""
+        return [name for name in self.activities if name in COMPENSATIONS]
+
+    def row(self) -> dict:
+        """One row for a :class:`~saga_lab.notebook.Table`: the faults, the activities run, the services' state."""
+        return {"faults": self.fault, "activities": ", ".join(self.activities), **self.state}
+
+    def leftovers(self) -> list[str]:
+        """What a failed order still holds, in words (empty when nothing is left)."""
+        found = []
+        if (self.state.get("net") or 0) > 0:
+            found.append(f"the customer is still charged {self.state['net']}")
+        if self.state.get("order") == "ACTIVE":
+            found.append("the order is still ACTIVE")
+        if self.state.get("shipment") == "CREATED":
+            found.append("a shipment is still booked")
+        return found
+
+
+def practice_worker(client: Client, workflow_cls: type, name: str) -> KernelWorker:
+    """A worker for ``workflow_cls`` and the six service activities, on a fresh task queue."""
+    faults = CountingFaults()
+    queue = f"{learner_prefix(client)}{name}-{uuid.uuid4().hex[:6]}"
+    return KernelWorker(client, queue, [workflow_cls], service_activity_list(faults), faults)
+
+
+async def _end(handle: WorkflowHandle) -> tuple[str, str | None]:
+    """How the run ended; a run whose workflow code keeps failing in the worker is stopped and said so."""
+    deadline = asyncio.get_running_loop().time() + LIMIT_S
+    result = asyncio.ensure_future(handle.result())
+    while not (await asyncio.wait({result}, timeout=0.5))[0]:
+        broken = [e for e in history.events(await handle.fetch_history()) if e.kind == "WorkflowTaskFailed"]
+        if broken or asyncio.get_running_loop().time() > deadline:
+            result.cancel()
+            await asyncio.gather(result, return_exceptions=True)
+            await handle.terminate("stopped by the exercise's runner")
+            return ("BROKEN", broken[-1].failure or broken[-1].reason) if broken else ("RUNNING", None)
+    failure = result.exception()
+    if failure is None:
+        return "COMPLETED", None
+    if isinstance(failure, WorkflowFailureError) and isinstance(failure.cause, CancelledError):
+        return "CANCELED", None
+    if isinstance(failure, WorkflowFailureError):
+        return "FAILED", None
+    raise failure
+
+
+async def run_on(worker: KernelWorker, workflow_cls: type, order_id: str, faults: list[str]) -> SagaRun:
+    """Run ``workflow_cls`` for one order of 49.99 with ``faults``, on a running ``worker``."""
+    client = worker.client
+    order = OrderInput(order_id, AMOUNT, FaultPlan.parse(faults))
+    handle = await client.start_workflow(
+        workflow_cls.run, order, id=workflow_id(client, order_id), task_queue=worker.task_queue
+    )
+    ended, error = await _end(handle)
+    names = [run.name for run in history.activities(await handle.fetch_history())]
+    return SagaRun(list(faults), ended, names, await end_state(client, order_id), error)
+
+
+async def run_practice(client: Client, workflow_cls: type, order_id: str, faults: list[str]) -> SagaRun:
+    """Run your saga once for ``order_id``, on a worker started for this run."""
+    async with practice_worker(client, workflow_cls, order_id) as worker:
+        run = await run_on(worker, workflow_cls, order_id, faults)
+    return run

@@ -1,0 +1,44 @@
+"""Exercise 06's check (the saga that must undo a step whose every attempt timed out) against the real dev server.
+
+Unsolved (``notebooks/exercises/``) it must say NOT YET and what is wrong; solved
+(``SAGA_LAB_SOLUTIONS=1``: ``notebooks/solutions/``) it must say PASS.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from saga_lab import connection, server
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+if str(NOTEBOOKS) not in sys.path:
+    sys.path.insert(0, str(NOTEBOOKS))
+
+from checks import e06_unknown_outcome as exercise  # noqa: E402
+
+UNSOLVED = (
+    "NOT YET: with charge=timeout:3 the customer is still charged 4999, and nothing was undone; "
+    "with create_order=timeout:3 the order is still ACTIVE (undone: refund); "
+    "with create_shipment=timeout:3 a shipment is still booked (undone: cancel_order, refund)."
+)
+
+
+async def test_the_unsolved_exercise_is_told_what_is_wrong(
+    session_server: server.ServerInfo, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SAGA_LAB_SOLUTIONS", raising=False)
+    client = await connection.connect(session_server)
+    assert await exercise.check(client) is False
+    assert capsys.readouterr().out.strip() == UNSOLVED
+
+
+async def test_the_solution_passes(
+    session_server: server.ServerInfo, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAGA_LAB_SOLUTIONS", "1")
+    client = await connection.connect(session_server)
+    assert await exercise.check(client) is True
+    assert capsys.readouterr().out.startswith("PASS: ")
