@@ -64,6 +64,10 @@ _quiet_runtime: Runtime | None = None
 
 
 LEARNER_ENV = "SAGA_LAB_LEARNER"
+#: A notebook whose demo needs workers of its own (a worker it kills, a service it swaps)
+#: sets this: its task queues then sit under "<scope>/", and worker processes it starts
+#: inherit the setting. Sagas of other notebooks never reach its workers, nor it theirs.
+SCOPE_ENV = "SAGA_LAB_QUEUE_SCOPE"
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9_-]+")
 
 
@@ -98,9 +102,19 @@ def learner_prefix(client: Client) -> str:
     return f"{learner()}/" if shared_server(client) else ""
 
 
+def queue_scope() -> str:
+    """``"<scope>/"`` when ``SAGA_LAB_QUEUE_SCOPE`` is set (a notebook's own workers), else ``""``."""
+    scope = os.environ.get(SCOPE_ENV, "").strip()
+    if not scope:
+        return ""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", scope):
+        raise LearnerNameError(f"{SCOPE_ENV}={scope!r} cannot name task queues: use letters, digits, '_' or '-'")
+    return f"{scope}/"
+
+
 def task_queue(client: Client, service: str) -> str:
     """The task queue this learner's worker of ``service`` polls on ``client``'s server."""
-    return config.task_queue(service, learner_prefix(client))
+    return config.task_queue(service, learner_prefix(client) + queue_scope())
 
 
 def workflow_id(client: Client, order_id: str) -> str:

@@ -180,7 +180,13 @@ class Lab:
         self.workers = workers
 
     @classmethod
-    async def start(cls, services: tuple[str, ...] = SERVICES, **worker_options: Any) -> Lab:
+    async def start(
+        cls, services: tuple[str, ...] = SERVICES, *, own_queues: str | None = None, **worker_options: Any
+    ) -> Lab:
+        """``own_queues="nb08"``: this notebook's workers poll task queues of their own (``nb08/...``),
+        for demos that kill a worker or swap a service; other kernels' workers never take its tasks."""
+        if own_queues:
+            os.environ[connection.SCOPE_ENV] = own_queues
         tidy_logs()
         info = await asyncio.to_thread(connection.ensure_server)
         client = await connection.connect(info)
