@@ -10,7 +10,7 @@ LAB_STAMP := $(VENV)/.installed-lab
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 
-.PHONY: lab test venv server-stop bench clean help diagrams site
+.PHONY: lab test venv server-stop bench clean help diagrams site notebooks
 
 help:
 	@echo "make lab    - install (first time), start the Temporal server, open JupyterLab on notebooks/"
@@ -18,6 +18,8 @@ help:
 	@echo "make bench  - print throughput and start-up numbers"
 	@echo "make diagrams - render diagrams/*.puml to diagrams/svg/ (local PlantUML jar, needs Java)"
 	@echo "make site   - a static HTML self-study site of every notebook and diagram in site/"
+	@echo "make notebooks - rerun every notebook in place on a fresh server (default ports, clean .saga-lab/)"
+	@echo "                 and store its outputs as a learner's first run; ONLY=\"04 05\" for some of them"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Saga Lab needs Python 3.11 or newer and none was found on PATH: install it, or run: make PYTHON=/path/to/python3.11"; exit 1; }
@@ -61,3 +63,10 @@ diagrams: $(LAB_STAMP)
 # Every notebook (stored outputs) and diagrams/*.md as HTML in site/, with a table of contents.
 site: $(LAB_STAMP)
 	$(BIN)/python tools/site.py --out site
+
+# Store every notebook's outputs as a learner's first run: in order, in place, on a fresh embedded server at
+# 127.0.0.1:7233/8233 with a clean .saga-lab/ (yours is moved aside and put back). ONLY="04 05" runs some.
+# `$(BIN)/python tools/notebooks.py --diff` then says which cells changed beyond timestamps, ids and pictures.
+ONLY ?=
+notebooks: $(TEST_STAMP)
+	$(BIN)/python tools/notebooks.py $(if $(ONLY),--only $(ONLY))
