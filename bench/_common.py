@@ -1,18 +1,20 @@
-"""Shared by the bench scripts: a throw-away embedded server and a small table printer."""
+"""Shared by the bench scripts: a throw-away embedded server, and tables printed by the lab's one table printer."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
 
 from saga_lab import server
+from saga_lab.notebook import Table
 
 
 @contextlib.contextmanager
 def scratch_server():
-    """A fresh embedded server (own data dir, free ports), stopped afterwards."""
+    """A fresh embedded server (own data dir, free ports), stopped and its data dir removed afterwards."""
     home = Path(tempfile.mkdtemp(prefix="saga-lab-bench-"))
     settings = server.ServerSettings(home=home, port=server.free_port(), ui_port=server.free_port())
     info = server.start(settings)
@@ -20,15 +22,11 @@ def scratch_server():
         yield info, home
     finally:
         server.stop(settings)
+        shutil.rmtree(home, ignore_errors=True)
 
 
-def print_table(rows: list[dict]) -> None:
-    columns = list(rows[0])
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(row[c]).ljust(w) for c, w in zip(columns, widths)))
+def print_table(rows: list[dict], title: str | None = None) -> None:
+    print(repr(Table(rows, title=title)))
 
 
 def median_ms(samples: list[float]) -> str:

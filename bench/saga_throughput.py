@@ -14,7 +14,7 @@ import time
 
 from _common import print_table, scratch_server
 
-from saga_lab import connection, server
+from saga_lab import connection
 from saga_lab.checkout import place_order
 from saga_lab.worker import BackgroundWorkers
 
