@@ -176,9 +176,10 @@ def sanitizer(cfg: Path = SANITIZE_CFG) -> Callable[[str], str]:
 
 
 def _comparable(cell: dict, sanitize: Callable[[str], str]) -> dict[str, str]:
+    """What nbval compares of a cell: neither pictures nor stderr (log lines come and go with timing)."""
     shown: dict[str, list[str]] = {}
     for kind, text in text_outputs(cell):
-        if kind in PICTURES or (kind == "text/html" and re.search(r"<svg|<img", text)):
+        if kind in PICTURES or kind == "stderr" or (kind == "text/html" and re.search(r"<svg|<img", text)):
             continue
         shown.setdefault(kind, []).append(sanitize(text))
     return {kind: "\n".join(texts) for kind, texts in shown.items()}
@@ -191,7 +192,7 @@ def _first_line(cell: dict) -> str:
 
 
 def diff_notebooks(old: dict, new: dict, name: str, sanitize: Callable[[str], str]) -> list[str]:
-    """Which cells of two versions of a notebook differ, once sanitized (pictures not compared).
+    """Which cells of two versions of a notebook differ, once sanitized (pictures and stderr not compared).
 
     Cells are matched by type and source, so an added or removed cell is one line, not a cascade.
     """
