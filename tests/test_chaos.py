@@ -153,6 +153,7 @@ def test_bad_configs_are_refused_in_one_line() -> None:
         dict(run_id="a-b"),
     ]
     bad_configs += [dict(seed=-1), dict(concurrency=-1), dict(deadline_s=0), dict(kill_interval_s="2")]
+    bad_configs += [dict(id_prefix=""), dict(id_prefix="nb 11"), dict(id_prefix="-x")]
     for bad in bad_configs:
         with pytest.raises(ChaosConfigError):
             ChaosConfig(**bad).validate()

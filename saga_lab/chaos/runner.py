@@ -1,6 +1,7 @@
 """The chaos runner: many sagas at once, faults everywhere, workers and the server killed; then every order checked.
 
-* Order ids are ``chaos-<run>-<seed>-<i>``, a fresh run id each run (``run_id`` checks an old run again);
+* Order ids are ``chaos-<run>-<seed>-<i>`` (``id_prefix`` replaces ``chaos``), a fresh run id each run
+  (``run_id`` checks an old run again);
   plans and amounts depend only on ``seed`` and ``i``, so a seed repeats its chaos.
 * Plans cover every step and kind, ``crash`` and ``late`` included, at most ``max_times`` (2) attempts
   each: a forward step recovers unless its fault is ``permanent``.
@@ -60,6 +61,8 @@ class ChaosConfig:
     #: The services' data directory (default: :func:`saga_lab.config.home`).
     home: Path | None = None
     concurrency: int = DEFAULT_CONCURRENCY
+    #: The start of every order id (a notebook's sagas start ``nb11-``).
+    id_prefix: str = "chaos"
 
     def validate(self) -> None:
         limits = {"sagas": (1, 100_000), "fault_rate": (0.0, 1.0), "seed": (0, 10**9 - 1), "max_times": (1, 10)}
@@ -70,6 +73,8 @@ class ChaosConfig:
                 type(value) not in ((int,) if whole else (int, float)) or not low <= value <= high
             ):
                 raise ChaosConfigError(f"{name} must be {'a whole number ' * whole}from {low} to {high}, got {value!r}")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}", str(self.id_prefix)):
+            raise ChaosConfigError(f"an id prefix is 1 to 32 letters, digits or '-', got {self.id_prefix!r}")
         if self.run_id is not None and not re.fullmatch(r"[A-Za-z0-9]{1,16}", str(self.run_id)):
             raise ChaosConfigError(f"a run id is 1 to 16 letters or digits, got {self.run_id!r}")
 
@@ -123,7 +128,7 @@ class _Run:
         self.config, self.info, self.progress = config, info, progress
         self.home = Path(config.home) if config.home is not None else home()
         self.run_id = config.run_id or uuid.uuid4().hex[:6]
-        self.prefix = f"chaos-{self.run_id}-{config.seed}-"
+        self.prefix = f"{config.id_prefix}-{self.run_id}-{config.seed}-"
         self.plans = [saga_plan(config.seed, i, config.fault_rate, config.max_times) for i in range(config.sagas)]
         self.ended: dict[int, tuple] = {}  # i: (OrderResult, latency s)
         self.failures: dict[int, str] = {}
