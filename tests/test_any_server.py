@@ -277,3 +277,32 @@ def test_two_learners_on_one_server_never_take_each_others_work(plain_server, tm
         assert rows["charges"] == sorted((f"ORD-{i}", base + i) for i in range(1, 21)), name
         assert rows["orders"] == sorted((f"ORD-{i}", base + i, "ACTIVE") for i in range(1, 21)), name
         assert rows["shipments"] == sorted((f"ORD-{i}", "CREATED") for i in range(1, 21)), name
+
+
+# ---------------------------------------------------------------- a notebook's own task queues
+
+
+def test_a_scope_gives_a_notebook_task_queues_of_its_own(plain_server, tmp_path):
+    env = env_for(plain_server, tmp_path / "home", learner="ada")
+    env["SAGA_LAB_QUEUE_SCOPE"] = "nb08"
+    worker = subprocess.Popen(
+        [str(SAGA_LAB), "worker", "--service", "shipping"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        line = worker.stdout.readline()
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=30)
+    assert "ada/nb08/shipping-task-queue" in line, line
+    placed = cli("place", "ORD-SCOPED", "--amount", "100", env=env)
+    assert json.loads(placed.stdout)["status"] == "COMPLETED", placed.stderr  # its own workers, its own queues
+
+    env["SAGA_LAB_QUEUE_SCOPE"] = "nb 08"
+    refused = cli("place", "ORD-BAD-SCOPE", "--amount", "100", env=env)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "SAGA_LAB_QUEUE_SCOPE" in refused.stderr and "Traceback" not in refused.stderr

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,16 +46,13 @@ from saga_lab.faults import CRASH, LATE, Fault, FaultPlan
 from saga_lab.models import COMPENSATED, COMPLETED, FAILED
 from saga_lab.supervisor import WorkerSupervisor
 
+try:  # tests/ may or may not become a package
+    from .helpers import alive, saga_lab_command
+except ImportError:
+    from helpers import alive, saga_lab_command
+
 REPO = Path(__file__).resolve().parent.parent
-SAGA_LAB = REPO / ".venv" / "bin" / "saga-lab"
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+SAGA_LAB = saga_lab_command()
 
 
 async def wait_for(condition, what: str, timeout_s: float = 20.0) -> None:
@@ -238,7 +236,7 @@ def test_workers_end_when_their_supervising_process_is_killed(session_server, tm
         "if __name__ == '__main__':\n"
         "    asyncio.run(main())\n"
     )
-    process = subprocess.Popen([str(REPO / ".venv" / "bin" / "python"), str(script)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         workers = [int(pid) for pid in process.stdout.readline().split()]
         assert len(workers) == len(SERVICES) and all(alive(pid) for pid in workers)
