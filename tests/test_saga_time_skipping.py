@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -266,65 +265,6 @@ async def test_temporal_cancellation_during_the_week_long_hold_compensates(env):
     assert await _run_time(handle) < WEEK
     progress = await handle.query(OrderSagaWorkflow.progress)
     assert progress.compensations_done == ["cancel_order", "refund"]
-
-
-# ------------------------------------------------------------------ a stop while a step runs
-
-#: What each forward step leaves to undo when the saga is stopped while it runs (it completes).
-UNDONE_AFTER = {
-    "charge": ["refund"],
-    "create_order": ["cancel_order", "refund"],
-    "create_shipment": ["cancel_shipment", "cancel_order", "refund"],
-}
-MID_STEP = [(step, stop) for step in UNDONE_AFTER for stop in ("cancel", "deadline")]
-
-
-async def _until(what: str, check) -> None:
-    """Poll ``check()`` (sync or async) until true; fail with ``what`` after a deadline."""
-    deadline = time.monotonic() + RESULT_TIMEOUT_S
-    while time.monotonic() < deadline:
-        done = check()
-        if asyncio.iscoroutine(done):
-            done = await done
-        if done:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"waited {RESULT_TIMEOUT_S} s for {what}")
-
-
-async def _has_event(handle: WorkflowHandle, event_type: int) -> bool:
-    return any([e.event_type == event_type async for e in handle.fetch_history_events()])
-
-
-@pytest.mark.parametrize(("step", "stop"), MID_STEP, ids=[f"{stop}-during-{step}" for step, stop in MID_STEP])
-async def test_a_cancel_or_deadline_while_a_step_runs_undoes_the_whole_order(env, step, stop):
-    """The SDK delivers a cancel once: if the step then completes, its result comes back and the
-    cancel is not raised again. The saga must notice anyway and undo everything, the step included."""
-    order = OrderInput(_order_id(f"mid-{stop}"), 4999, deadline_seconds=1.0 if stop == "deadline" else 0.0)
-    gate = GATES[(order.order_id, step)] = asyncio.Event()
-    handle = await _start(env, order)
-    await _until(f"{step} to start", lambda: step in calls(order.order_id))
-    if stop == "cancel":
-        await handle.cancel()
-        requested = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
-        await _until("the step's cancel request", lambda: _has_event(handle, requested))
-    else:
-        await _until("the deadline", lambda: _has_event(handle, EventType.EVENT_TYPE_TIMER_FIRED))
-    gate.set()  # the step now completes normally, after the stop
-    forward = list(UNDONE_AFTER)[: list(UNDONE_AFTER).index(step) + 1]
-    if stop == "cancel":
-        with pytest.raises(WorkflowFailureError) as failed:
-            await asyncio.wait_for(handle.result(), RESULT_TIMEOUT_S)
-        assert isinstance(failed.value.cause, CancelledError)
-        assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
-        undone = (await handle.query(OrderSagaWorkflow.progress)).compensations_done
-    else:
-        result = await _result(handle)
-        assert result.status == COMPENSATED and result.failed_step == step
-        assert "deadline" in result.error and result.shipment_id is None
-        undone = result.compensations
-    assert undone == UNDONE_AFTER[step]
-    assert calls(order.order_id) == forward + UNDONE_AFTER[step]  # nothing ran after the stop but undos
 
 
 # ------------------------------------------------------------------ every compensation path
