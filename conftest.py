@@ -11,12 +11,19 @@ when the session ends.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from saga_lab import server
+
+#: The notebooks' own packages (checks, exercises, solutions, demos, capstone) import as a kernel
+#: started in notebooks/ imports them.
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+if str(NOTEBOOKS) not in sys.path:
+    sys.path.insert(0, str(NOTEBOOKS))
 
 _session_server: dict = {}
 

@@ -115,7 +115,8 @@ class _OneLine(logging.Formatter):
 #: line carries a task token and a struct dump). Matched by the start of the core's message.
 CORE_WARNINGS = {
     "Activity not found on completion": (
-        "a timed-out attempt finished late; Temporal had already given up on it and dropped its reply"
+        "Activity not found on completion: a timed-out attempt finished late;"
+        " Temporal had already given up on it and dropped its reply"
     ),
     "Temporal Server 1.16.0 or newer is required": None,  # the time-skipping server's age: nothing to act on
 }

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import psutil
 
+#: The notebooks folder: its own packages (checks, exercises, solutions, ...) are on sys.path (conftest.py).
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
 
 def saga_lab_command() -> Path:
     """The ``saga-lab`` console script of the environment running the tests (a venv or conda)."""

@@ -6,19 +6,11 @@ HelloWorkflow found with the temporal CLI, it passes.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+from checks import e00_hello
 from saga_lab import connection, server
 from saga_lab.checkout import new_order_id
 from saga_lab.worker import BackgroundWorkers
 from saga_lab.workflows import HelloWorkflow
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
-
-from checks import e00_hello  # noqa: E402
 
 
 async def test_the_exercise_as_stored_is_told_what_is_missing(session_server: server.ServerInfo, capsys):

@@ -7,14 +7,13 @@ leaves the points out of the request it remembers is told a reused key got throu
 from __future__ import annotations
 
 import importlib
-import sys
-from pathlib import Path
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
+from checks import e02_loyalty
 
-from checks import e02_loyalty  # noqa: E402
+try:  # tests/ may or may not become a package
+    from .helpers import NOTEBOOKS
+except ImportError:
+    from helpers import NOTEBOOKS
 
 
 def test_the_practice_file_is_told_what_is_wrong(monkeypatch, capsys):

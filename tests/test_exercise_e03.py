@@ -7,16 +7,14 @@ policy are told that a declined card was retried.
 from __future__ import annotations
 
 import importlib
-import sys
-from pathlib import Path
 
+from checks import e03_forward_steps
 from saga_lab import connection, server
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
-
-from checks import e03_forward_steps  # noqa: E402
+try:  # tests/ may or may not become a package
+    from .helpers import NOTEBOOKS
+except ImportError:
+    from helpers import NOTEBOOKS
 
 
 async def test_the_practice_file_is_told_what_is_wrong(session_server: server.ServerInfo, monkeypatch, capsys):

@@ -6,18 +6,10 @@ Unsolved (``notebooks/exercises/``) it must say NOT YET and what is wrong; solve
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
+from checks import e04_retry_policy as exercise
 from saga_lab import connection, server
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
-
-from checks import e04_retry_policy as exercise  # noqa: E402
 
 UNSOLVED = (
     "NOT YET: with charge=transient:3 the charge never succeeded: 2 attempts were made and the step gave up; "

@@ -10,18 +10,16 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
+from checks import e08_survive_a_kill
 from saga_lab import connection, server
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
-
-from checks import e08_survive_a_kill  # noqa: E402
+try:  # tests/ may or may not become a package
+    from .helpers import NOTEBOOKS
+except ImportError:
+    from helpers import NOTEBOOKS
 
 RESUME = "done, grams = (details[0], details[1]) if details else (0, 0)"
 HEARTBEAT = "activity.heartbeat(done, grams)"

@@ -8,18 +8,13 @@ be told so, with its line.
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
-
-from checks import e10_three_day_hold as check_module  # noqa: E402
+from checks import e10_three_day_hold as check_module
 
 UNSOLVED = (
     "NOT YET: your test passes on the real workflow, and also on every broken one (no hold; 3 hours instead of "

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import importlib
 import re
-import sys
 from pathlib import Path
 
+from checks import e11_planted_bug
 from saga_lab import connection, server
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
-
-from checks import e11_planted_bug  # noqa: E402
+try:  # tests/ may or may not become a package
+    from .helpers import NOTEBOOKS
+except ImportError:
+    from helpers import NOTEBOOKS
 
 ORDER = r"ex11-[0-9a-f]{6}-\d+"
 KEY = "key = input.idempotency_key"

@@ -8,17 +8,10 @@ obvious first try) must be told about the bookings whose replies were lost.
 from __future__ import annotations
 
 import importlib
-import sys
 import textwrap
-from pathlib import Path
 
+from checks import e12_trip_saga as check_module
 from saga_lab import connection, server
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-if str(NOTEBOOKS) not in sys.path:
-    sys.path.insert(0, str(NOTEBOOKS))
-
-from checks import e12_trip_saga as check_module  # noqa: E402
 
 #: What the skeleton is told, case by case (it undoes nothing).
 SKELETON = """\
