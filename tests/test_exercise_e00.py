@@ -28,6 +28,9 @@ async def test_a_run_found_with_the_cli_passes(session_server: server.ServerInfo
         )
     assert await e00_hello.check(client, "Ada", run_id, greeting, "nothing found yet") is False
     assert "found should be what the temporal CLI prints" in capsys.readouterr().out
-    found = connection.temporal_cli(["workflow", "describe", "--workflow-id", run_id], session_server)
-    assert await e00_hello.check(client, "Ada", run_id, greeting, found) is True
-    assert capsys.readouterr().out == "PASS: HelloWorkflow greeted Ada and you found the run with the CLI.\n"
+    assert await e00_hello.check(client, "Ada", run_id, greeting, greeting) is False  # the result alone: not found
+    assert "found should be what the temporal CLI prints" in capsys.readouterr().out
+    for command in ("describe", "show"):  # the hint points at section 5's `show`; the solution uses `describe`
+        found = connection.temporal_cli(["workflow", command, "--workflow-id", run_id], session_server)
+        assert await e00_hello.check(client, "Ada", run_id, greeting, found) is True
+        assert capsys.readouterr().out == "PASS: HelloWorkflow greeted Ada and you found the run with the CLI.\n"
