@@ -299,6 +299,24 @@ def check_next_link(path: Path, nb: dict, series: Series) -> list[str]:
     return []
 
 
+CROSS_LINK = re.compile(r"\[(?P<text>\d\d · [^\]]+)\]\((?P<target>\d\d_\w+\.ipynb)(?:#[^)]*)?\)")
+
+
+def check_cross_links(path: Path, nb: dict, series: Series) -> list[str]:
+    """Every ``[NN · Title](NN_file.ipynb)`` goes to a notebook there is, named by its title (or its part before ':')."""
+    problems = []
+    for index, text in _markdown(nb):
+        for link in CROSS_LINK.finditer(text):
+            target, shown = link.group("target"), link.group("text")
+            title = _title(series.folder / target)
+            where = _where(path, index, nb["cells"][index])
+            if title is None:
+                problems.append(f"{where}: links to {target}, but there is no notebook {target}: fix the link")
+            elif shown not in (title, title.split(":")[0]):
+                problems.append(f"{where}: the link to {target} says {shown!r}: use its title, `{title.split(':')[0]}`")
+    return problems
+
+
 def _readme_minutes(readme: Path) -> dict[str, int | None]:
     rows = {}
     for match in README_ROW.finditer(readme.read_text() if readme.is_file() else ""):
@@ -417,6 +435,7 @@ CHECKS: dict[str, Callable[[Path, dict, Series], list[str]]] = {
     "header": check_header,
     "closing_sections": check_closing_sections,
     "next_link": check_next_link,
+    "cross_links": check_cross_links,
     "time_in_readme": check_time_in_readme,
     "exercise_unsolved": check_exercise_stored_unsolved,
     "cells_ran": check_cells_ran,
@@ -632,6 +651,16 @@ DEFECTS = {
     ),
     "next not last cell": ("next_link", lambda nb: nb["cells"].append(nb["cells"][13]), "end with a markdown cell"),
     "next wrong file": ("next_link", _edit_source(14, "../README.md", "07_other.ipynb"), "must go to"),
+    "link to a gone notebook": (
+        "cross_links",
+        _edit_source(5, "## Summary", "## Summary\n\nSee [05 · Gone](05_gone.ipynb)."),
+        "no notebook",
+    ),
+    "link with an old title": (
+        "cross_links",
+        _edit_source(5, "## Summary", "## Summary\n\nSee [00 · Set-up](00_setup.ipynb)."),
+        "00 · Setup",
+    ),
     "time not in readme": ("time_in_readme", _edit_source(0, "about 45 minutes", "about 50 minutes"), "says 45 min"),
     "check stored pass": ("exercise_unsolved", _set_text(9, "PASS: the total is right\n"), "stored saying PASS"),
     "no check cell": ("exercise_unsolved", _set_text(9, "done\n"), "no exercise check cell"),
