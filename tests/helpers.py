@@ -1,16 +1,30 @@
-"""Helpers the tests share: the ``saga-lab`` command, is a process alive, wait for it to be gone."""
+"""Helpers the tests share: the saga-lab command, process liveness, HTTP status, Chromium flags, the notebooks tool."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psutil
 
 #: The notebooks folder: its own packages (checks, exercises, solutions, ...) are on sys.path (conftest.py).
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+#: Headless Chromium with nothing reaching the network (add ``--user-data-dir`` and the action).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def saga_lab_command() -> Path:
@@ -40,3 +54,25 @@ def wait_gone(pid: int, timeout: float = 10) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def http_status(url: str) -> int:
+    """The HTTP status ``url`` answers with, 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return 0
+
+
+def notebooks_tool():
+    """``tools/notebooks.py``: listings, sources, verdicts, running a notebook (one definition for tool and tests)."""
+    name = "saga_lab_notebooks_tool"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, NOTEBOOKS.parent / "tools" / "notebooks.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -51,6 +51,11 @@ import psutil
 
 from saga_lab import server
 
+try:  # tests/ may or may not become a package
+    from .helpers import http_status
+except ImportError:
+    from helpers import http_status
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -421,16 +426,6 @@ class JupyterLab:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
 
-def _get(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
-        return 0
-
-
 def _api(lab: JupyterLab, method: str, path: str) -> object:
     request = urllib.request.Request(f"{lab.url}{path}", method=method, headers={"Authorization": f"token {lab.token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -517,7 +512,7 @@ def running_jupyterlab(repo: Path, workdir: Path) -> Iterator[JupyterLab]:
             )
         lab = JupyterLab(f"http://127.0.0.1:{port}", token, root, log, settings, process, files)
         deadline = time.monotonic() + LAB_START_S
-        while _get(f"{lab.url}/api/status?token={token}") != 200:
+        while http_status(f"{lab.url}/api/status?token={token}") != 200:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise DriverError(f"JupyterLab did not answer within {LAB_START_S} s; its log ends:\n{lab.log_tail()}")
             time.sleep(0.2)

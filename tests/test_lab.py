@@ -5,31 +5,22 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 from saga_lab import server
 
-SAGA_LAB = Path(sys.executable).parent / "saga-lab"
+try:  # tests/ may or may not become a package
+    from .helpers import http_status, saga_lab_command
+except ImportError:
+    from helpers import http_status, saga_lab_command
 
-
-def _get(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as err:
-        return err.code
-    except OSError:
-        return 0
+SAGA_LAB = saga_lab_command()
 
 
 def _wait_for(url: str, deadline: float) -> int:
     status = 0
     while time.monotonic() < deadline and status != 200:
-        status = _get(url)
+        status = http_status(url)
         time.sleep(0.2)
     return status
 

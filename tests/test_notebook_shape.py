@@ -30,23 +30,18 @@ from pathlib import Path
 
 import pytest
 
+try:  # tests/ may or may not become a package
+    from .helpers import notebooks_tool
+except ImportError:
+    from helpers import notebooks_tool
+
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 README = ROOT / "README.md"
 
 
-def _tool():
-    """``tools/notebooks.py`` (listings, sources, verdicts: one definition for the tool and the tests)."""
-    name = "saga_lab_notebooks_tool"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "notebooks.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-tool = _tool()
+tool = notebooks_tool()
 
 RERUN = "rerun `make notebooks ONLY={nn}`"
 TEMPORARY = re.compile(r"/tmp/|pytest-of-|saga-lab-test-|/var/folders/|/private/var/")
@@ -303,7 +298,7 @@ CROSS_LINK = re.compile(r"\[(?P<text>\d\d · [^\]]+)\]\((?P<target>\d\d_\w+\.ipy
 
 
 def check_cross_links(path: Path, nb: dict, series: Series) -> list[str]:
-    """Every ``[NN · Title](NN_file.ipynb)`` goes to a notebook there is, named by its title (or its part before ':')."""
+    """Every ``[NN · Title](NN_file.ipynb)`` goes to a notebook there is, named by its title (or what precedes ':')."""
     problems = []
     for index, text in _markdown(nb):
         for link in CROSS_LINK.finditer(text):

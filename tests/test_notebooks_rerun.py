@@ -26,10 +26,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import importlib.util
 import json
 import re
-import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -39,6 +37,11 @@ from pathlib import Path
 import pytest
 
 from saga_lab import server
+
+try:  # tests/ may or may not become a package
+    from .helpers import notebooks_tool
+except ImportError:
+    from helpers import notebooks_tool
 
 pytestmark = pytest.mark.slow
 
@@ -57,17 +60,7 @@ TRACEBACK_ALLOWED = {"raises-exception", "expected-traceback"}
 PREFIXED = re.compile(r"^(?:[^/]+/)?(?:nb|ex)\d\d-")
 
 
-def _tool():
-    name = "saga_lab_notebooks_tool"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "notebooks.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-tool = _tool()
+tool = notebooks_tool()
 PATHS = tool.notebook_paths()
 
 

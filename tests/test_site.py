@@ -18,20 +18,15 @@ import pytest
 
 from saga_lab import plantuml
 
+try:  # tests/ may or may not become a package
+    from .helpers import CHROMIUM_FLAGS as BASE_FLAGS
+except ImportError:
+    from helpers import CHROMIUM_FLAGS as BASE_FLAGS
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--window-size=1200,900",
-]
+CHROMIUM_FLAGS = [*BASE_FLAGS, "--window-size=1200,900"]
 
 
 def _site_module():

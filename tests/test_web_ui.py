@@ -31,6 +31,11 @@ from saga_lab.checkout import place_order, workflow_status
 from saga_lab.worker import BackgroundWorkers
 from saga_lab.workflows import COMPLETED
 
+try:  # tests/ may or may not become a package
+    from .helpers import CHROMIUM_FLAGS
+except ImportError:
+    from helpers import CHROMIUM_FLAGS
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "web_ui_workflow.png"
@@ -51,14 +56,7 @@ def _browser(chromium: str, profile: Path, *action: str) -> str:
     """Run headless Chromium once (own process group, killed on timeout); returns stdout."""
     command = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
+        *CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
         "--virtual-time-budget=10000",
         *action,

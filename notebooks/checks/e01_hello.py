@@ -56,8 +56,9 @@ def quiet_runtime() -> Runtime:
 
 
 @contextmanager
-def quiet_sdk_logs() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in _NOISY]
+def quiet_sdk_logs(*names: str) -> Iterator[None]:
+    """The SDK loggers ``names`` (default: the worker's and the activities') quiet while the check runs."""
+    loggers = [logging.getLogger(name) for name in names or _NOISY]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL)

@@ -10,10 +10,7 @@ charges in the payment service's ledger. ``charge`` runs one order the same way:
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import ModuleType
 
 from temporalio.client import Client, WorkflowFailureError
@@ -26,6 +23,7 @@ from saga_lab.services import open_services
 
 from . import check as verdict
 from . import fresh_id, practice
+from .e01_hello import quiet_sdk_logs
 
 MODULE = "e07_idempotent_charge"
 AMOUNT = 4999
@@ -35,19 +33,6 @@ RUN_TIMEOUT_S = 20.0
 
 #: What the SDK logs while the check runs (a failed attempt, a late reply): the check says it in one line.
 _NOISY = ("temporalio.activity", "temporalio.core", "temporalio.worker")
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in _NOISY]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 def _worker(client: Client, module: ModuleType) -> KernelWorker:
@@ -95,7 +80,7 @@ async def check(client: Client, module: ModuleType | None = None) -> bool:
     except Exception as err:  # the learner's file does not import: say so in one line
         return verdict(False, "", f"exercises/{MODULE}.py does not import: {type(err).__name__}: {err}")
     orders = [fresh_id("ex07"), fresh_id("ex07")]
-    with _quiet():
+    with quiet_sdk_logs(*_NOISY):
         async with _worker(client, module) as worker:
             problems = await asyncio.gather(*(_run(client, worker, module, order, FAULT) for order in orders))
             await worker.settled()
