@@ -52,19 +52,13 @@ import psutil
 from saga_lab import server
 
 try:  # tests/ may or may not become a package
-    from .helpers import http_status
+    from .helpers import CHROMIUM_FLAGS, http_status
 except ImportError:
-    from helpers import http_status
+    from helpers import CHROMIUM_FLAGS, http_status
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+#: Playwright adds its own headless switch.
+CHROMIUM_ARGS = [flag for flag in CHROMIUM_FLAGS if flag != "--headless"]
 VIEWPORT = {"width": 1400, "height": 1000}
 #: Seconds JupyterLab may take to answer on its port.
 LAB_START_S = 90
