@@ -311,7 +311,10 @@ def status(settings: ServerSettings | None = None) -> tuple[ServerInfo | None, s
 
 @contextlib.contextmanager
 def _start_lock(settings: ServerSettings):
-    """One start at a time per data directory (two terminals, two notebooks at once)."""
+    """One start or stop at a time per data directory (two terminals, two notebooks at once).
+
+    A stop holds it too: a start never finds a server that is on its way out.
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
     with FileLock(settings.home / "temporal.lock"):
         yield
@@ -330,8 +333,13 @@ def start(settings: ServerSettings | None = None) -> ServerInfo:
 def _start_locked(settings: ServerSettings) -> ServerInfo:
     info, _ = status(settings)
     if info is not None:
-        _wait_ready(_recorded_settings(settings), info.pid)
-        return info
+        try:
+            _wait_ready(_recorded_settings(settings), info.pid)
+            return info
+        except ServerError:
+            if _pid_alive(info.pid):  # running, but it does not answer: say so
+                raise
+            _clear_state(settings)  # it was stopped (by a kill, without the lock) while we waited: start anew
 
     if port_in_use(settings.port):
         if is_temporal(settings.address, settings.namespace):
@@ -444,11 +452,14 @@ def _terminate(pid: int, grace_s: float = 10.0) -> None:
 def stop(settings: ServerSettings | None = None) -> str:
     """Stop the embedded server; one line says what happened."""
     settings = settings or settings_from_env()
-    info, line = status(settings)
-    if info is None:
-        return line
-    _terminate(info.pid)
-    _clear_state(settings)
+    if not settings.home.is_dir():
+        return status(settings)[1]
+    with _start_lock(settings):
+        info, line = status(settings)
+        if info is None:
+            return line
+        _terminate(info.pid)
+        _clear_state(settings)
     return f"stopped the Temporal server (pid {info.pid}); its data stays in {info.db_path}"
 
 

@@ -389,6 +389,32 @@ def test_concurrent_starts_share_one_server(home):
     assert not (home.path / "temporal.pid").exists()
 
 
+def test_a_start_during_a_stop_waits_and_starts_a_new_server(home):
+    """Notebook 11's chaos restarts the server while another notebook's ``Lab.start()`` looks for it.
+
+    The start must neither attach to the server on its way out nor fail with "exited while starting":
+    it waits for the stop and starts a new one. A server killed from outside (no lock) while a start
+    waits for it is started anew too.
+    """
+    first = server.start(home.settings)
+    for _ in range(3):
+        old = server.status(home.settings)[0].pid
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            stopping = pool.submit(server.stop, home.settings)
+            threading.Event().wait(0.02)  # the stop has begun
+            info = server.start(home.settings)
+            assert stopping.result().startswith("stopped the Temporal server")
+        assert info.pid != old and alive(info.pid) and server.is_temporal(info.address)
+    # A server that hangs, then is killed from outside (no lock) while a start waits for it to answer.
+    os.kill(info.pid, signal.SIGSTOP)
+    killer = threading.Timer(1.0, os.kill, (info.pid, signal.SIGKILL))
+    killer.start()
+    again = server.start(home.settings)
+    killer.join()
+    assert again.started and again.pid not in (first.pid, info.pid) and alive(again.pid), again
+    assert dev_servers(home.path) == [again.pid]
+
+
 # ---------------------------------------------------------------- failures through the Python API
 
 
