@@ -12,6 +12,7 @@ first run and returns its result, for as long as the namespace keeps that run
 from __future__ import annotations
 
 import asyncio
+import builtins
 import uuid
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from temporalio.exceptions import (
     TimeoutError,
     WorkflowAlreadyStartedError,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from .config import MAX_AMOUNT_CENTS
 from .connection import search_attributes_ready, task_queue, workflow_id
@@ -179,3 +180,29 @@ async def end_state(client: Client | None, order_id: str, home: Path | None = No
         "shipment": found["shipping"]["status"],
         "consistent": "yes" if paid == ordered == shipped else "NO",
     }
+
+
+async def terminate_if_running(handle: WorkflowHandle, reason: str) -> bool:
+    """Terminate the run; False when it had already ended on its own (every deadline races the run it stops)."""
+    try:
+        await handle.terminate(reason)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # "workflow execution already completed"
+            return False
+        raise
+    return True
+
+
+async def ended_within(handle: WorkflowHandle, seconds: float, reason: str) -> bool:
+    """Wait up to ``seconds`` for the run to end (completed, failed, …: read its result to know how).
+
+    A run still going then is terminated with ``reason`` and False is returned; one that ends while
+    it is being terminated has ended (True).
+    """
+    try:
+        await asyncio.wait_for(handle.result(), seconds)
+    except builtins.TimeoutError:
+        return not await terminate_if_running(handle, reason)
+    except Exception:  # it ended, and not well: the caller reads how
+        pass
+    return True

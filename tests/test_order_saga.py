@@ -39,7 +39,16 @@ from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError
 
 from saga_lab import config, connection, server
-from saga_lab.checkout import order_result, place_order, show_order, start_order, wait_for_step, workflow_status
+from saga_lab.checkout import (
+    ended_within,
+    order_result,
+    place_order,
+    show_order,
+    start_order,
+    terminate_if_running,
+    wait_for_step,
+    workflow_status,
+)
 from saga_lab.config import ACTIONS, STEPS, UNDO
 from saga_lab.faults import PERMANENT, SLOW, TIMEOUT, TRANSIENT, Fault, FaultPlan
 from saga_lab.services import InvalidAmount, InvalidOrderId, InvalidRequest, open_services
@@ -542,3 +551,24 @@ async def test_cancelling_a_saga_with_a_deadline_still_compensates_and_ends_canc
     state = await show_order(client, handle.id)
     assert state["workflow"]["status"] == "CANCELED"
     assert state["payment"]["net"] == 0
+
+
+# ------------------------------------------------------------------ 8. stopping a run at a deadline
+
+
+async def test_a_deadline_terminates_a_run_still_going_and_never_one_that_ended(client) -> None:
+    """Every exercise check stops runs at a deadline; a run that ends meanwhile must not make it fail."""
+    slow = await start_order(client, oid("deadline", "slow"), 3200, FaultPlan({"charge": Fault(SLOW, seconds=5)}))
+    assert not await ended_within(slow, 0.5, "the test's deadline")
+    assert (await slow.describe()).status.name == "TERMINATED"
+    assert not await terminate_if_running(slow, "again")  # it is not running: nothing to do, no error
+
+    quick = await start_order(client, oid("deadline", "quick"), 3300)
+    assert await ended_within(quick, RESULT_TIMEOUT_S, "the test's deadline")
+    assert (await quick.describe()).status.name == "COMPLETED"
+    assert not await terminate_if_running(quick, "after it ended")
+    assert (await quick.describe()).status.name == "COMPLETED"
+
+    refused = await start_order(client, oid("deadline", "declined"), 3400, plan_for("charge", "permanent"))
+    assert await ended_within(refused, RESULT_TIMEOUT_S, "the test's deadline")  # ended, and not well
+    assert (await refused.describe()).status.name != "TERMINATED"

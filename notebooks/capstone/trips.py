@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
+from saga_lab.checkout import terminate_if_running
 from saga_lab.connection import learner_prefix, workflow_id
 from saga_lab.failures import root_message
 
@@ -110,8 +111,10 @@ async def follow_trip(
     try:
         status, error = await asyncio.wait_for(end_status(handle), TRIP_TIMEOUT_S)
     except TimeoutError:
-        await handle.terminate("the trip did not end in time")
-        status, error = f"still running after {TRIP_TIMEOUT_S:g} s (terminated; workflow id {handle.id})", ""
+        if await terminate_if_running(handle, "the trip did not end in time"):
+            status, error = f"still running after {TRIP_TIMEOUT_S:g} s (terminated; workflow id {handle.id})", ""
+        else:  # it ended just now
+            status, error = await end_status(handle)
     return TripOutcome(trip.trip_id, status, error, STORE.journal(trip.trip_id), STORE.booked(trip.trip_id))
 
 

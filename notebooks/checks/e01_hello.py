@@ -22,6 +22,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.worker import Replayer, Worker
 
 from saga_lab import history
+from saga_lab.checkout import terminate_if_running
 from saga_lab.failures import root_message
 from saga_lab.notebook import check as verdict
 
@@ -172,8 +173,7 @@ async def problem(client: Client, module: ModuleType | None = None) -> str | Non
                         return found
             finally:
                 for handle in handles:
-                    if (await handle.describe()).status == Status.RUNNING:
-                        await handle.terminate("the exercise check is done with this run")
+                    await terminate_if_running(handle, "the exercise check is done with this run")
     return None
 
 

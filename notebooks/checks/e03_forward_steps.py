@@ -11,6 +11,7 @@ state, and says the first thing that is wrong.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -25,7 +26,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from saga_lab import history
-from saga_lab.checkout import end_state
+from saga_lab.checkout import end_state, terminate_if_running
 from saga_lab.config import ACTIONS, order_id_of
 from saga_lab.connection import workflow_id
 from saga_lab.failures import root_message
@@ -184,11 +185,8 @@ async def problem(client: Client, module: ModuleType | None = None) -> str | Non
         return f"the check could not run your workflow: {type(err).__name__}: {err}"
     finally:
         for handle in handles.values():
-            try:
-                if (await handle.describe()).status == Status.RUNNING:
-                    await handle.terminate("the exercise check is done with this run")
-            except Exception:
-                pass
+            with contextlib.suppress(Exception):  # the check's verdict stands
+                await terminate_if_running(handle, "the exercise check is done with this run")
         await asyncio.gather(*(worker.shutdown() for worker in workers), return_exceptions=True)
         await asyncio.gather(*tasks, return_exceptions=True)
         shutil.rmtree(home, ignore_errors=True)

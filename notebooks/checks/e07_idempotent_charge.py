@@ -16,6 +16,7 @@ from types import ModuleType
 from temporalio.client import Client, WorkflowFailureError
 
 from demos.workers import CountingFaults, KernelWorker
+from saga_lab.checkout import ended_within
 from saga_lab.connection import learner_prefix, workflow_id
 from saga_lab.failures import root_message
 from saga_lab.faults import Fault
@@ -50,13 +51,12 @@ async def _run(client: Client, worker: KernelWorker, module: ModuleType, order_i
         id=workflow_id(client, order_id),
         task_queue=worker.task_queue,
     )
+    if not await ended_within(handle, RUN_TIMEOUT_S, "exercise 07's check: the charge did not finish"):
+        return f"the charge of {order_id} did not finish within {RUN_TIMEOUT_S:g} s"
     try:
-        await asyncio.wait_for(handle.result(), RUN_TIMEOUT_S)
+        await handle.result()
     except WorkflowFailureError as failure:
         return f"the charge of {order_id} failed: {root_message(failure)}"
-    except TimeoutError:
-        await handle.terminate("exercise 07's check: the charge did not finish")
-        return f"the charge of {order_id} did not finish within {RUN_TIMEOUT_S:g} s"
     return None
 
 

@@ -21,6 +21,7 @@ from types import ModuleType
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
+from saga_lab.checkout import ended_within, terminate_if_running
 from saga_lab.connection import learner_prefix, workflow_id
 from saga_lab.failures import root_message
 
@@ -154,20 +155,18 @@ async def check(client: Client, module: ModuleType | None = None) -> bool:
         )
         problem = await _wait_for_parcels(log, workers[0], KILL_AFTER)
         if problem is not None:
-            await handle.terminate("exercise 08's check: the first worker did not get going")
+            await terminate_if_running(handle, "exercise 08's check: the first worker did not get going")
             return verdict(False, "", problem)
         workers[0].kill()
         killed_after = max(parcel for parcel, attempt in _work_log(log) if attempt == 1)
         details = await _last_heartbeat(client, handle)
         workers.append(WorkerProcess(module.__name__, queue, folder, "second"))
-        result, error = None, None
-        try:
-            result = await asyncio.wait_for(handle.result(), RUN_TIMEOUT_S)
-        except WorkflowFailureError as failure:
-            error = root_message(failure)
-        except TimeoutError:
-            await handle.terminate("exercise 08's check: the batch did not end")
-            error = f"it did not end within {RUN_TIMEOUT_S:g} s"
+        result, error = None, f"it did not end within {RUN_TIMEOUT_S:g} s"
+        if await ended_within(handle, RUN_TIMEOUT_S, "exercise 08's check: the batch did not end"):
+            try:
+                result, error = await handle.result(), None
+            except WorkflowFailureError as failure:
+                error = root_message(failure)
         problem = verdict_of(_work_log(log), details, killed_after, result, error)
         resumed = min((parcel for parcel, attempt in _work_log(log) if attempt > 1), default=None)
         return verdict(

@@ -16,6 +16,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.worker import Worker
 
+from saga_lab.checkout import terminate_if_running
 from saga_lab.connection import learner_prefix, workflow_id
 
 from . import check as verdict
@@ -59,8 +60,9 @@ async def _ask_while_running(client: Client, module: Any, queue: str) -> tuple[l
         deadline = asyncio.get_running_loop().time() + RUN_TIMEOUT_S
         while not result.done():
             if asyncio.get_running_loop().time() > deadline:
-                await handle.terminate("exercise 09's check: the workflow did not end")
-                return answers, None, f"the workflow did not end within {RUN_TIMEOUT_S:g} s"
+                if await terminate_if_running(handle, "exercise 09's check: the workflow did not end"):
+                    return answers, None, f"the workflow did not end within {RUN_TIMEOUT_S:g} s"
+                break  # it ended just now: its result says how
             answers.append(await handle.query(QUERY))
             await asyncio.sleep(0.1)
         await result

@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
 
 from saga_lab import history
-from saga_lab.checkout import end_state
+from saga_lab.checkout import end_state, terminate_if_running
 from saga_lab.config import COMPENSATIONS
 from saga_lab.connection import learner_prefix, workflow_id
 from saga_lab.faults import FaultPlan
@@ -81,10 +81,10 @@ async def _end(handle: WorkflowHandle) -> tuple[str, str | None]:
     result = asyncio.ensure_future(handle.result())
     while not (await asyncio.wait({result}, timeout=0.5))[0]:
         broken = [e for e in history.events(await handle.fetch_history()) if e.kind == "WorkflowTaskFailed"]
-        if broken or asyncio.get_running_loop().time() > deadline:
+        stop = broken or asyncio.get_running_loop().time() > deadline
+        if stop and await terminate_if_running(handle, "stopped by the exercise's runner"):  # else: it just ended
             result.cancel()
             await asyncio.gather(result, return_exceptions=True)
-            await handle.terminate("stopped by the exercise's runner")
             return ("BROKEN", broken[-1].failure or broken[-1].reason) if broken else ("RUNNING", None)
     failure = result.exception()
     if failure is None:
