@@ -93,6 +93,13 @@ class ServerInfo:
     #: True when this call started the server (so the caller may stop it).
     started: bool = False
 
+    def settings(self) -> ServerSettings | None:
+        """The data directory and ports of an embedded server (to stop or restart it); None for any other server."""
+        if not (self.embedded and self.db_path):
+            return None
+        ui_port = int(self.ui_url.rsplit(":", 1)[1]) if self.ui_url else DEFAULT_UI_PORT
+        return ServerSettings(Path(self.db_path).parent, int(self.address.rsplit(":", 1)[1]), ui_port, self.namespace)
+
     def workflow_url(self, workflow_id: str) -> str | None:
         """The Web UI page of one workflow, when the UI address is known."""
         if not self.ui_url:

@@ -186,17 +186,13 @@ class _Run:
         return await self._check(elapsed, late_wait)
 
     def _restart_settings(self) -> server.ServerSettings | None:
-        info = self.info
-        if self.config.restart_server and info.embedded and info.db_path:
-            port, ui_port = (int(url.rsplit(":", 1)[1]) for url in (info.address, info.ui_url or ":0"))
-            return server.ServerSettings(Path(info.db_path).parent, port, ui_port or server.free_port(), info.namespace)
-        if self.config.restart_server:
-            skipped = (
-                f"the server at {info.address} is not the embedded one (TEMPORAL_ADDRESS is set): not ours to stop"
-            )
+        settings = self.info.settings() if self.config.restart_server else None
+        if self.config.restart_server and settings is None:
+            skipped = f"the server at {self.info.address} is not the embedded one (TEMPORAL_ADDRESS is set)"
+            skipped += ": not ours to stop"
             self.server_restart = {"skipped": skipped}
             self._notify(ChaosEvent(0.0, "server restart skipped", skipped))
-        return None
+        return settings
 
     async def _saga(self, i: int, gate: asyncio.Semaphore) -> None:
         plan, amount = self.plans[i], saga_amount(self.config.seed, i)
