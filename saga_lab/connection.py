@@ -18,15 +18,16 @@ sagas run without them and one line says so.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import logging
 import os
 import re
 import subprocess
 import sys
+import time
 import weakref
 from datetime import timedelta
-from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
@@ -40,7 +41,6 @@ from .server import (
     DEFAULT_NAMESPACE,
     ServerError,
     ServerInfo,
-    ServerSettings,
     is_temporal,
     recorded_address,
     settings_from_env,
@@ -52,6 +52,10 @@ from .server import (
 
 #: Client calls ride out a short outage (a server restart): retried for up to 30 s.
 CLIENT_RETRY = RetryConfig(initial_interval_millis=100, max_interval_millis=1000, max_elapsed_time_millis=30_000)
+#: Connecting rides it out too when the server is this home's embedded one: a restart (notebook 11's
+#: chaos, or ``saga-lab server stop`` then ``start``) keeps its port closed for about a second. Any
+#: other address fails at once, with one line.
+EMBEDDED_RECONNECT_S = 10.0
 
 #: Where the SDK core's own log lines go (a timed-out attempt that replies late, a
 #: worker that loses its server): this Python logger, at WARNING, so they read like
@@ -164,9 +168,9 @@ def current_server() -> ServerInfo:
 
 def stop_if_started(info: ServerInfo) -> str:
     """Stop the server only when ``info`` says this process started it."""
-    if not info.started or not info.db_path:
+    settings = info.settings()
+    if not info.started or settings is None:
         return f"the Temporal server at {info.address} keeps running"
-    settings = ServerSettings(home=Path(info.db_path).parent, port=int(info.address.rsplit(":", 1)[1]))
     return stop(settings)
 
 
@@ -193,14 +197,24 @@ def quiet_runtime() -> Runtime:
 
 
 async def connect(info: ServerInfo | None = None) -> Client:
-    """A ``temporalio`` client for ``info`` (default: :func:`current_server`), search attributes made sure of."""
+    """A ``temporalio`` client for ``info`` (default: :func:`current_server`), search attributes made sure of.
+
+    Raises :class:`ServerError` with one line when the server cannot be reached (for the embedded
+    server, after :data:`EMBEDDED_RECONNECT_S`).
+    """
     info = info or current_server()
-    try:
-        client = await Client.connect(
-            info.address, namespace=info.namespace, runtime=runtime(), retry_config=CLIENT_RETRY
-        )
-    except Exception as err:  # the SDK raises RuntimeError with a long gRPC message
-        raise ServerError(f"cannot reach the Temporal server at {info.address}: {str(err).splitlines()[0]}") from None
+    deadline = time.monotonic() + (EMBEDDED_RECONNECT_S if info.embedded else 0.0)
+    while True:
+        try:
+            client = await Client.connect(
+                info.address, namespace=info.namespace, runtime=runtime(), retry_config=CLIENT_RETRY
+            )
+            break
+        except Exception as err:  # the SDK raises RuntimeError with a long gRPC message
+            if time.monotonic() >= deadline:
+                first = str(err).splitlines()[0]
+                raise ServerError(f"cannot reach the Temporal server at {info.address}: {first}") from None
+            await asyncio.sleep(0.2)
     _ready[client] = await ensure_search_attributes(client)
     return client
 

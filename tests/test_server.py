@@ -15,6 +15,7 @@ asking for another port while a server runs exits 1 and leaves that server alone
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -416,6 +417,28 @@ def test_a_start_during_a_stop_waits_and_starts_a_new_server(home):
 
 
 # ---------------------------------------------------------------- failures through the Python API
+
+
+async def test_a_client_connecting_during_a_restart_of_the_embedded_server_gets_through(home):
+    """Notebook 11 restarts the server; a worker another notebook starts meanwhile connects once it is back."""
+    info = server.start(home.settings)
+    server.stop(home.settings)
+
+    async def start_again_in(seconds: float) -> server.ServerInfo:
+        await asyncio.sleep(seconds)
+        return await asyncio.to_thread(server.start, home.settings)
+
+    restarted = asyncio.ensure_future(start_again_in(1.0))
+    client = await connection.connect(info)  # the port is closed for a second
+    assert (await restarted).pid != info.pid
+    assert await client.count_workflows() is not None
+
+    # Any other server is not waited for: one line at once.
+    elsewhere = server.ServerInfo(
+        address=f"127.0.0.1:{server.free_port()}", namespace="default", ui_url=None, embedded=False
+    )
+    with pytest.raises(server.ServerError, match=r"^cannot reach the Temporal server at 127\.0\.0\.1:\d+: "):
+        await connection.connect(elsewhere)
 
 
 def test_missing_temporal_binary(home, monkeypatch):
