@@ -209,7 +209,7 @@ async def _worker(args) -> int:
 
 
 async def _chaos(args) -> int:
-    from .chaos import EXIT_INCONSISTENT, ChaosConfig, ChaosConfigError, LineProgress, TqdmProgress, run_chaos
+    from .chaos import EXIT_INCONSISTENT, ChaosConfig, ChaosConfigError, LineProgress, run_chaos
 
     chaos_config = ChaosConfig(
         sagas=args.sagas,
@@ -225,11 +225,7 @@ async def _chaos(args) -> int:
     except ChaosConfigError as err:
         raise UsageError(str(err)) from None
     logging.getLogger("temporalio").setLevel(logging.ERROR)
-    progress = TqdmProgress() if sys.stderr.isatty() else LineProgress(sys.stderr)
-    try:
-        result = await run_chaos(chaos_config, progress)
-    finally:
-        progress.close()
+    result = await run_chaos(chaos_config, LineProgress(sys.stderr))
     print(json.dumps(result.to_dict()) if args.json else result.report())
     return EXIT_OK if result.ok else EXIT_INCONSISTENT
 

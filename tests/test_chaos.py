@@ -312,7 +312,7 @@ def test_the_command_prints_one_json_summary(session_server) -> None:
     assert sum(summary["status"].values()) == 10
     assert summary["inconsistent"] == [] and summary["lost"] == []
     assert summary["money"]["conserved"] is True
-    assert "ended" in done.stderr  # plain progress lines, not a bar: stderr is not a terminal
+    assert "ended" in done.stderr  # progress as plain lines on stderr
     # A server named by TEMPORAL_ADDRESS is not the runner's: the restart is skipped, and said so in one line.
     assert "TEMPORAL_ADDRESS" in summary["server_restart"]["skipped"]
     assert sum("server restart skipped" in line for line in done.stderr.splitlines()) == 1

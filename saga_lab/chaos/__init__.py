@@ -6,8 +6,8 @@ chaos (``await run_chaos(ChaosConfig(sagas=200, kill_workers=True))``, or ``saga
 """
 
 from .checker import OrderFacts, check_order
-from .report import LOST, ChaosResult, LineProgress, OrderRow, TqdmProgress
+from .report import LOST, ChaosResult, LineProgress, OrderRow
 from .runner import DEFAULT_CONCURRENCY, EXIT_INCONSISTENT, ChaosConfig, ChaosConfigError, run_chaos, saga_plan
 
 __all__ = ["DEFAULT_CONCURRENCY", "EXIT_INCONSISTENT", "LOST", "ChaosConfig", "ChaosConfigError", "ChaosResult"]
-__all__ += ["LineProgress", "OrderFacts", "OrderRow", "TqdmProgress", "check_order", "run_chaos", "saga_plan"]
+__all__ += ["LineProgress", "OrderFacts", "OrderRow", "check_order", "run_chaos", "saga_plan"]

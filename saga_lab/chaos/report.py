@@ -216,7 +216,7 @@ class ChaosResult:
 
 
 class LineProgress:
-    """Progress as plain lines (logs, pipes, notebooks): every 10 % of the sagas, at most 5 s apart, server events."""
+    """Progress as plain lines (terminals, logs, notebooks): every 10 % of the sagas, at most 5 s apart, events."""
 
     def __init__(self, stream: TextIO | None = None, every_s: float = 5.0) -> None:
         self.stream, self.every_s, self._last = stream or sys.stderr, every_s, (-1, -1e9)
@@ -233,32 +233,6 @@ class LineProgress:
 
     def show(self, line: str) -> None:
         print(f"chaos: {line}", file=self.stream, flush=True)
-
-    def close(self) -> None:
-        pass
-
-
-class TqdmProgress(LineProgress):
-    """A tqdm bar (as text: a widget bar would need ``ipywidgets``), the server's events as lines above it."""
-
-    _bar = None
-
-    def __call__(self, p: ChaosProgress) -> None:
-        from tqdm import tqdm
-
-        self._bar = self._bar or tqdm(total=p.total, desc="sagas", unit="saga", file=self.stream, dynamic_ncols=True)
-        if p.event is None:
-            self._bar.n = p.done
-            self._bar.set_postfix_str(f"{_counts(p)}; {p.restarts} restarts")
-        else:
-            super().__call__(p)
-
-    def show(self, line: str) -> None:
-        self._bar.write(line, file=self.stream)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 def _counts(p: ChaosProgress) -> str:
