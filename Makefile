@@ -9,12 +9,18 @@ BIN := $(VENV)/bin
 LAB_STAMP := $(VENV)/.installed-lab
 TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
+# Test processes at once (pytest-xdist, one test file per process): the machine has 2 cores, but
+# most tests wait on Temporal's timers and retries. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 4
+PYTEST := PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
+  --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: lab test venv server-stop bench clean help diagrams site notebooks
+.PHONY: lab test test-quick venv server-stop bench clean help diagrams site notebooks
 
 help:
 	@echo "make lab    - install (first time), start the Temporal server, open JupyterLab on notebooks/"
 	@echo "make test   - install (first time) and run unit, integration and notebook (nbval) tests"
+	@echo "make test-quick - the same without the tests marked slow (browser, two-pass rerun, late work)"
 	@echo "make bench  - print throughput and start-up numbers"
 	@echo "make diagrams - render diagrams/*.puml to diagrams/svg/ (local PlantUML jar, needs Java)"
 	@echo "make site   - a static HTML self-study site of every notebook and diagram in site/"
@@ -40,8 +46,13 @@ lab: $(LAB_STAMP)
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
-	PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
-	  --nbval-cell-timeout=120 -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+# The working session's loop: the lint, every test not marked slow, and nbval over every notebook
+# (not the two-pass rerun, the browser runs, the wait for late work or two learners on one server).
+test-quick: $(TEST_STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 server-stop: $(LAB_STAMP)
 	$(BIN)/saga-lab server stop

@@ -28,8 +28,15 @@ if str(NOTEBOOKS) not in sys.path:
 _session_server: dict = {}
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Under ``pytest -n N`` the controller only hands out tests; each worker starts its own server."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    if _xdist_controller(session.config):
+        return
     home = Path(tempfile.mkdtemp(prefix="saga-lab-test-"))
     for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_UI_URL", "SAGA_LAB_LEARNER"):
         os.environ.pop(name, None)
@@ -45,6 +52,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     settings = _session_server.get("settings")
     if settings is not None:
         server.stop(settings)
+
+
+#: The test files that run every notebook twice (minutes each): first, so that under ``pytest -n``
+#: (one file per process) they start at once and the shorter files fill the other processes.
+LONGEST_FILES = ("test_jupyterlab.py", "test_notebooks_rerun.py")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    items.sort(key=lambda item: item.path.name not in LONGEST_FILES)
 
 
 def pytest_collectstart(collector) -> None:

@@ -39,9 +39,9 @@ import pytest
 from saga_lab import server
 
 try:  # tests/ may or may not become a package
-    from .helpers import notebooks_tool
+    from .helpers import longest_first, notebooks_tool
 except ImportError:
-    from helpers import notebooks_tool
+    from helpers import longest_first, notebooks_tool
 
 pytestmark = pytest.mark.slow
 
@@ -347,8 +347,8 @@ class Runs:
         self.lab, self.homes = lab, homes
         self.futures: dict[str, Future] = {path.stem: Future() for path in paths}
         self.own_server = {path.stem for path in paths if restarts_a_server(json.loads(path.read_text()))}
-        # The ones with a server of their own first: they are the long ones (chaos, durability).
-        self.paths = sorted(paths, key=lambda p: p.stem not in self.own_server)
+        # The long ones first (those with a server of their own are long too: chaos, durability).
+        self.paths = sorted(longest_first(paths), key=lambda p: p.stem not in self.own_server)
         self.thread = threading.Thread(target=self._conduct, name="notebook-reruns", daemon=True)
         self.thread.start()
 
