@@ -347,6 +347,9 @@ def _start_locked(settings: ServerSettings) -> ServerInfo:
             if _pid_alive(info.pid):  # running, but it does not answer: say so
                 raise
             _clear_state(settings)  # it was stopped (by a kill, without the lock) while we waited: start anew
+            deadline = time.monotonic() + 5.0
+            while port_in_use(settings.port) and time.monotonic() < deadline:  # its sockets close as it exits
+                time.sleep(0.05)
 
     if port_in_use(settings.port):
         if is_temporal(settings.address, settings.namespace):
