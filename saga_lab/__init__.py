@@ -14,9 +14,12 @@ Layers, lowest first (a module imports only from layers below it):
 - ``connection``: which server, a client for it, search attributes, the learner prefix;
 - ``worker``, ``supervisor``: workers in a kernel, in processes, restarted when killed;
 - ``checkout``: placing an order and reading it back across Temporal and the services;
+- ``notebook``: ``Lab`` and display helpers (the tables the chaos report prints too);
 - ``history``, ``diagrams`` (``plantuml``), ``plots``: evidence from a run's event history;
 - ``chaos``: many sagas under faults and kills, and the invariant checker;
-- ``notebook``: ``Lab`` and display helpers; ``cli``: the ``saga-lab`` command.
+- ``cli``: the ``saga-lab`` command.
+
+``tests/test_package_shape.py`` holds the package to this list.
 """
 
 __version__ = "0.1.0"
