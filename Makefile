@@ -11,9 +11,9 @@ TEST_STAMP := $(VENV)/.installed-test
 PYTEST_ARGS ?=
 # Test processes at once (pytest-xdist, one test file per process): the machine has 2 cores, but
 # most tests wait on Temporal's timers and retries. TEST_WORKERS=0 runs everything in one process.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 PYTEST := PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
-  --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+  --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lab test test-quick venv server-stop bench clean help diagrams site notebooks
 

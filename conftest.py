@@ -54,13 +54,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         server.stop(settings)
 
 
-#: The test files that run every notebook twice (minutes each): first, so that under ``pytest -n``
-#: (one file per process) they start at once and the shorter files fill the other processes.
+#: The test files that run every notebook twice (minutes each): first, then the notebooks under nbval
+#: (up to a minute each), then the rest, so that under ``pytest -n`` (one file per process, in this
+#: order: the Makefile passes ``--no-loadscope-reorder``) the short files fill the processes at the end.
 LONGEST_FILES = ("test_jupyterlab.py", "test_notebooks_rerun.py")
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
-    items.sort(key=lambda item: item.path.name not in LONGEST_FILES)
+    items.sort(key=lambda item: 0 if item.path.name in LONGEST_FILES else 1 if item.path.suffix == ".ipynb" else 2)
 
 
 def pytest_collectstart(collector) -> None:

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 #: Notebooks run side by side: the machine has 2 cores, but the notebooks mostly wait on timers.
-PARALLEL = 3
+PARALLEL = 2
 CELL_TIMEOUT_S = 600
 #: A test waits this long for its notebook's two passes (queued behind others included).
 WAIT_S = 3600
