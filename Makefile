@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # Test processes at once (pytest-xdist, one test file per process): the machine has 2 cores, but
 # most tests wait on Temporal's timers and retries. TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 3
-PYTEST := PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
+PYTEST = PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
   --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: lab test test-quick venv server-stop bench clean help diagrams site notebooks
@@ -50,6 +50,8 @@ test: $(TEST_STAMP)
 
 # The working session's loop: the lint, every test not marked slow, and nbval over every notebook
 # (not the two-pass rerun, the browser runs, the wait for late work or two learners on one server).
+# Without the notebooks' reruns the machine has room for a fourth process.
+test-quick: TEST_WORKERS = 4
 test-quick: $(TEST_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
