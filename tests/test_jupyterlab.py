@@ -3,8 +3,8 @@
 One JupyterLab for the module, started as ``make lab`` starts it but on a copy of ``notebooks/``
 with an embedded Temporal server of its own (``tests/jupyterlab_driver.py``). Each notebook is
 opened in a browser tab of its own and run with the menu bar's *Kernel → Restart Kernel and Run
-All Cells…*, confirmed with *Restart*, twice in a row. Notebooks run two at a time (``LANES``), the
-longest first, each in its own tab (two kernels, each with its workers on the one server), so each
+All Cells…*, confirmed with *Restart*, twice in a row. Notebooks run two at a time (``LANES``), in
+name order, each in its own tab (two kernels, each with its workers on the one server), so each
 runs while another notebook's workers are running; each notebook's test awaits its own result.
 
 After each run (every cell ran, the kernel idle, then a few seconds more for output that arrives
@@ -39,10 +39,8 @@ import pytest
 
 try:  # tests/ may or may not become a package
     from . import jupyterlab_driver as driver
-    from .helpers import longest_first
 except ImportError:
     import jupyterlab_driver as driver
-    from helpers import longest_first
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -221,13 +219,15 @@ async def _run_twice(browser, lab: driver.JupyterLab, name: str, record: list[Ru
 
 
 class Lanes:
-    """The selected notebooks, ``LANES`` at a time, the longest first, each in its own tab; tests await their own.
+    """The selected notebooks, ``LANES`` at a time in name order, each in its own tab; tests await their own.
 
     While one notebook runs, another notebook's kernel runs with its workers on the same server.
     """
 
     def __init__(self, browser, lab: driver.JupyterLab, names: list[str]) -> None:
-        self.browser, self.lab, self.queue = browser, lab, longest_first(names)
+        # In name order, not the longest first: 11 restarts the server every open notebook shares, and
+        # 08 (which kills and restarts workers) beside it then sometimes loses a call mid-restart.
+        self.browser, self.lab, self.queue = browser, lab, list(names)
         loop = asyncio.get_running_loop()
         self.results: dict[str, asyncio.Future[list[Run]]] = {name: loop.create_future() for name in names}
         self.started = time.monotonic()
