@@ -18,6 +18,8 @@ from dataclasses import asdict
 from . import config, connection, server
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
+#: The queue scope of ``saga-lab chaos`` run from a shell (unless ``SAGA_LAB_QUEUE_SCOPE`` says another).
+CHAOS_SCOPE = "chaos"
 
 
 class UsageError(Exception):
@@ -135,7 +137,8 @@ def _server(args) -> int:
         return EXIT_OK
     info, line = server.status(settings)
     if args.json:
-        print(json.dumps({"running": info is not None, "state": line, **(asdict(info) if info else {})}))
+        shown = {k: v for k, v in asdict(info).items() if k != "connect_options"} if info else {}
+        print(json.dumps({"running": info is not None, "state": line, **shown}))
     elif info is None:
         print(f"Temporal server: {line}")
     else:
@@ -225,6 +228,9 @@ async def _chaos(args) -> int:
     except ChaosConfigError as err:
         raise UsageError(str(err)) from None
     logging.getLogger("temporalio").setLevel(logging.ERROR)
+    # Task queues of its own ("chaos/..."), inherited by its worker processes: the workers of a notebook
+    # open beside it (same learner, same server) never take its tasks, nor it theirs.
+    os.environ.setdefault(connection.SCOPE_ENV, CHAOS_SCOPE)
     result = await run_chaos(chaos_config, LineProgress(sys.stderr))
     print(json.dumps(result.to_dict()) if args.json else result.report())
     return EXIT_OK if result.ok else EXIT_INCONSISTENT

@@ -1,19 +1,22 @@
-"""Which Temporal server to use, and a client connected to it.
+"""Which Temporal server to use, a client connected to it, and the names everything carries there.
 
-Connection settings follow Temporal's own conventions: when ``TEMPORAL_ADDRESS``
-(and optionally ``TEMPORAL_NAMESPACE``, ``TEMPORAL_UI_URL``) are set, everything
-connects there (docker-compose, a workshop's shared server, a company cluster) and
-no embedded server is started. Otherwise the embedded dev server
+Connection settings are Temporal's own, read by ``temporalio.envconfig`` as the ``temporal``
+CLI reads them: ``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``,
+``TEMPORAL_TLS*``, ``TEMPORAL_GRPC_META_*``, and the profiles of a config file
+(``TEMPORAL_PROFILE``, ``TEMPORAL_CONFIG_FILE``, default ``~/.config/temporalio/temporal.toml``).
+When they name a server address, everything connects there (docker-compose, a workshop's
+shared server, a company cluster, a cloud namespace) and no embedded server is started;
+``TEMPORAL_UI_URL`` says where its Web UI is. Otherwise the embedded dev server
 (:mod:`saga_lab.server`) is reused, or started.
 
-Many learners may share one server (a workshop's, a company cluster). Everything a
-learner starts there carries their name: task queues and workflow ids begin with
-``"<learner>/"`` (:func:`learner_prefix`), so one learner's workers never take
-another's tasks. On a learner's own embedded server nothing changes.
+Many learners may share one server. Everything a learner starts there carries their name:
+every task queue and workflow id is named by :func:`task_queue` and :func:`workflow_id`,
+which put ``"<learner>/"`` in front, so one learner's workers never take another's tasks.
+On a learner's own embedded server nothing is put in front.
 
-On every connect the saga's search attributes (``OrderStatus``, ``FailedStep``) are
-made sure of: registered where the server allows it, and where it does not, the
-sagas run without them and one line says so.
+On every connect the saga's search attributes (``OrderStatus``, ``FailedStep``) are made
+sure of: registered where the server allows it, and where it does not (or has them with
+another type), the sagas run without them and one line says so.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-from temporalio.service import RetryConfig, RPCError
+from temporalio.service import RetryConfig, RPCError, RPCStatusCode
 
 from . import config
 from .models import SEARCH_ATTRIBUTES
@@ -41,13 +45,14 @@ from .server import (
     DEFAULT_NAMESPACE,
     ServerError,
     ServerInfo,
-    is_temporal,
+    SettingsError,
     recorded_address,
     settings_from_env,
     start,
     status,
     stop,
     temporal_cli_path,
+    why_not_temporal,
 )
 
 #: Client calls ride out a short outage (a server restart): retried for up to 30 s.
@@ -67,43 +72,115 @@ _runtime: Runtime | None = None
 _quiet_runtime: Runtime | None = None
 
 
+# ---------------------------------------------------------------- the learner's name
+
 LEARNER_ENV = "SAGA_LAB_LEARNER"
-#: A notebook whose demo needs workers of its own (a worker it kills, a service it swaps)
-#: sets this: its task queues then sit under "<scope>/", and worker processes it starts
-#: inherit the setting. Sagas of other notebooks never reach its workers, nor it theirs.
+#: Where a hosted notebook keeps the person's own name: JupyterHub (and Binder) set the first for
+#: every user's server, a GitHub Codespace the second (read only when ``CODESPACES=true``).
+HUB_USER_ENV, CODESPACE_USER_ENV = "JUPYTERHUB_USER", "GITHUB_USER"
+#: OS user names that hosted notebooks and containers give everyone (JupyterHub and Binder: jovyan;
+#: devcontainers: vscode, node; Codespaces: codespace; Gitpod: gitpod; docker: root; CI: runner):
+#: on a shared server they cannot tell two learners apart.
+GENERIC_USERS = frozenset(
+    {
+        "root",
+        "jovyan",
+        "vscode",
+        "codespace",
+        "node",
+        "gitpod",
+        "coder",
+        "runner",
+        "ubuntu",
+        "debian",
+        "user",
+        "admin",
+        "app",
+        "jupyter",
+        "student",
+        "learner",
+        "nobody",
+        "dev",
+        "developer",
+        "ec2-user",
+        "docker",
+    }
+)
+#: A notebook whose demo needs workers of its own (a worker it kills, a service it swaps), and
+#: ``saga-lab chaos`` from a shell, set this: their task queues then sit under "<scope>/", and worker
+#: processes they start inherit the setting. Sagas of other notebooks never reach their workers, nor they theirs.
 SCOPE_ENV = "SAGA_LAB_QUEUE_SCOPE"
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9_-]+")
+_A_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+#: A task queue of the caller's own (``task_queue(client, "nb01-queue-3f2a9c")``): no "/", which separates prefixes.
+_A_QUEUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
-class LearnerNameError(ValueError):
-    """A ``SAGA_LAB_LEARNER`` that cannot name task queues and workflow ids."""
+class LearnerNameError(SettingsError, ValueError):
+    """A learner name (or queue scope) that cannot name task queues and workflow ids: bad input, one line."""
+
+
+def _learner_and_source() -> tuple[str, str]:
+    """(the learner's name in lower case or "", where it came from)."""
+    raw = os.environ.get(LEARNER_ENV, "").strip()
+    if raw:
+        if not _A_NAME.fullmatch(raw):
+            raise LearnerNameError(
+                f"{LEARNER_ENV}={raw!r} cannot name task queues: use 1 to 32 letters, digits, '_' or '-', "
+                "starting with a letter or digit (e.g. SAGA_LAB_LEARNER=ada)"
+            )
+        return raw.lower(), LEARNER_ENV
+    found = [(os.environ.get(HUB_USER_ENV, ""), HUB_USER_ENV)]
+    if os.environ.get("CODESPACES") == "true":
+        found.append((os.environ.get(CODESPACE_USER_ENV, ""), CODESPACE_USER_ENV))
+    try:
+        found.append((getpass.getuser(), "the OS user"))
+    except (KeyError, OSError):  # no user name (some containers)
+        pass
+    for name, source in found:
+        name = _NOT_IN_A_NAME.sub("-", name.strip().lower()).strip("-")[:32].strip("-")
+        if name:
+            return name, source
+    return "", "the OS user"
 
 
 def learner() -> str:
-    """The learner's name: ``$SAGA_LAB_LEARNER``, else the OS user name, in lower case."""
-    raw = os.environ.get(LEARNER_ENV, "").strip()
-    if not raw:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):  # no user name (some containers)
-            user = ""
-        return _NOT_IN_A_NAME.sub("-", user.lower()).strip("-")[:32] or "learner"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", raw):
+    """The learner's name, in lower case: ``$SAGA_LAB_LEARNER``; else the name a hosted notebook gives
+    the person (``$JUPYTERHUB_USER``, a Codespace's ``$GITHUB_USER``); else the OS user name ("" if none)."""
+    return _learner_and_source()[0]
+
+
+def room_learner() -> str:
+    """The learner's name on a shared server: refused, in one line, when it cannot tell learners apart.
+
+    A generic OS user (``jovyan``, ``vscode``, ``root``...) is everyone's name in a room of hosted
+    notebooks or containers: two learners would poll each other's task queues and take each other's
+    charges. ``SAGA_LAB_LEARNER`` (or JupyterHub's and Codespaces' own user names) tells them apart.
+    """
+    name, source = _learner_and_source()
+    if source == "the OS user" and (not name or name in GENERIC_USERS):
+        who = f"the OS user name {name!r} is everyone's here" if name else "there is no user name here"
         raise LearnerNameError(
-            f"{LEARNER_ENV}={raw!r} cannot name task queues: use 1 to 32 letters, digits, '_' or '-', "
-            "starting with a letter or digit (e.g. SAGA_LAB_LEARNER=ada)"
+            f"on a shared Temporal server each learner needs a name of their own, and {who}: "
+            f"set {LEARNER_ENV} to yours (export {LEARNER_ENV}=ada in a shell, %env {LEARNER_ENV}=ada in a notebook) "
+            "and run this again"
         )
-    return raw.lower()
+    return name
+
+
+def shared_address(address: str) -> bool:
+    """True unless ``address`` is this data directory's own embedded server."""
+    return address != recorded_address(settings_from_env())
 
 
 def shared_server(client: Client) -> bool:
     """True unless ``client`` talks to this data directory's own embedded server."""
-    return client.service_client.config.target_host != recorded_address(settings_from_env())
+    return shared_address(client.service_client.config.target_host)
 
 
 def learner_prefix(client: Client) -> str:
     """``"<learner>/"`` on a shared server, ``""`` on the learner's own."""
-    return f"{learner()}/" if shared_server(client) else ""
+    return f"{room_learner()}/" if shared_server(client) else ""
 
 
 def queue_scope() -> str:
@@ -111,55 +188,142 @@ def queue_scope() -> str:
     scope = os.environ.get(SCOPE_ENV, "").strip()
     if not scope:
         return ""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", scope):
+    if not _A_NAME.fullmatch(scope):
         raise LearnerNameError(f"{SCOPE_ENV}={scope!r} cannot name task queues: use letters, digits, '_' or '-'")
     return f"{scope}/"
 
 
-def task_queue(client: Client, service: str) -> str:
-    """The task queue this learner's worker of ``service`` polls on ``client``'s server."""
-    return config.task_queue(service, learner_prefix(client) + queue_scope())
+# ---------------------------------------------------------------- names of task queues and workflow ids
+
+
+def task_queue(client: Client, name: str, *, run: str = "") -> str:
+    """The one way to name a task queue on ``client``'s server.
+
+    ``name`` is a service of the lab (``"payment"``, ``"order"``, ``"shipping"``, ``"workflow"``: the
+    queue its worker polls) or a queue of the caller's own (a hello world's, a demo's, a check's:
+    ``new_order_id("nb01-queue")``). ``run`` gives one run (a check, a demo) the services' queues of
+    its own. In front go the learner's name on a shared server (:func:`learner_prefix`) and the
+    notebook's scope (:func:`queue_scope`): ``ada/nb08/payment-task-queue``.
+    """
+    if name not in config.TASK_QUEUES and not _A_QUEUE.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is neither a service ({', '.join(config.SERVICES)}) nor a task queue name "
+            "(letters, digits, '.', '_' or '-')"
+        )
+    if run and not _A_QUEUE.fullmatch(run):
+        raise ValueError(f"run {run!r} cannot name task queues: use letters, digits, '.', '_' or '-'")
+    prefix = learner_prefix(client) + queue_scope() + (f"{run}/" if run else "")
+    return config.task_queue(name, prefix) if name in config.TASK_QUEUES else prefix + name
 
 
 def workflow_id(client: Client, order_id: str) -> str:
-    """The id of this learner's saga for ``order_id``: the order id, behind the learner prefix."""
+    """The one way to name a workflow id on ``client``'s server: ``order_id`` (or a hello world's id),
+    behind the learner's name on a shared server."""
     return learner_prefix(client) + order_id
 
 
+# ---------------------------------------------------------------- which server
+
+
+def _tls_switch() -> None:
+    """``TEMPORAL_TLS`` as the ``temporal`` CLI takes it: anything but a yes or a no is refused, not read as a yes."""
+    raw = os.environ.get("TEMPORAL_TLS")
+    if raw is not None and raw.strip().lower() not in ("true", "false", "1", "0"):
+        raise SettingsError(f"TEMPORAL_TLS={raw!r} is not a switch: use true or false")
+
+
+def client_profile() -> ClientConfigProfile:
+    """The Temporal client settings, read as the ``temporal`` CLI reads them: the profile
+    ``$TEMPORAL_PROFILE`` (default ``default``) of ``$TEMPORAL_CONFIG_FILE`` (default
+    ``~/.config/temporalio/temporal.toml``, if there is one), overridden by ``TEMPORAL_*`` variables."""
+    _tls_switch()
+    try:
+        return ClientConfigProfile.load()
+    except RuntimeError as err:  # envconfig's ConfigError: an unreadable file, a missing profile
+        first = str(err).strip().splitlines()[0]
+        where = os.environ.get("TEMPORAL_CONFIG_FILE") or "the `temporal` CLI's config file"
+        raise SettingsError(
+            f"the Temporal client settings cannot be read: {first} (profile "
+            f"{os.environ.get('TEMPORAL_PROFILE') or 'default'}, in {where}): fix them, or unset TEMPORAL_PROFILE "
+            "and TEMPORAL_CONFIG_FILE"
+        ) from None
+
+
+def _where(profile: ClientConfigProfile) -> str:
+    """Which setting named the server, for a message: ``TEMPORAL_ADDRESS=…`` or the profile."""
+    if os.environ.get("TEMPORAL_ADDRESS"):
+        return f"TEMPORAL_ADDRESS={profile.address}"
+    return f"{profile.address} (profile {os.environ.get('TEMPORAL_PROFILE') or 'default'})"
+
+
 def external_server() -> ServerInfo | None:
-    """The server named by ``TEMPORAL_ADDRESS``, when it is set."""
-    address = os.environ.get("TEMPORAL_ADDRESS")
-    if not address:
+    """The server the Temporal client settings name (:func:`client_profile`), or None when they name none."""
+    profile = client_profile()
+    if not profile.address:
+        stray = [
+            what
+            for what, value in (
+                ("namespace", profile.namespace),
+                ("API key", profile.api_key),
+                ("TLS", profile.tls and profile.tls.disabled is not True),
+                ("gRPC metadata", profile.grpc_meta),
+            )
+            if value
+        ]
+        if stray:
+            raise SettingsError(
+                f"the Temporal client settings give a {' and '.join(stray)} but no server address: "
+                "set TEMPORAL_ADDRESS (or the profile's address) too, or unset them to use the embedded server"
+            )
         return None
+    try:
+        options = dict(profile.to_client_connect_config())  # reads the TLS files it names
+    except OSError as err:
+        raise SettingsError(
+            f"the TLS file {err.filename} of the Temporal client settings cannot be read ({err.strerror})"
+        ) from None
+    options.pop("target_host", None)
+    namespace = options.pop("namespace", None) or DEFAULT_NAMESPACE
     return ServerInfo(
-        address=address,
-        namespace=os.environ.get("TEMPORAL_NAMESPACE") or DEFAULT_NAMESPACE,
+        address=profile.address,
+        namespace=namespace,
         ui_url=os.environ.get("TEMPORAL_UI_URL") or None,
         embedded=False,
+        connect_options=options,
     )
+
+
+def _reachable(info: ServerInfo) -> ServerInfo:
+    """``info`` when a Temporal server answers there (and the learner has a name for a shared one)."""
+    why = why_not_temporal(info.address, info.namespace, **info.connect_options)
+    if why is not None:
+        where = _where(client_profile())
+        raise ServerError(
+            f"no Temporal server answers at {where} with the namespace {info.namespace} ({why}): start it, "
+            "or unset the Temporal client settings to use the embedded one"
+        )
+    if shared_address(info.address):
+        room_learner()
+    return info
 
 
 def ensure_server() -> ServerInfo:
     """The server every notebook and command uses.
 
-    ``TEMPORAL_ADDRESS`` wins; otherwise the embedded server is reused when running, or started.
+    The Temporal client settings win (:func:`external_server`); otherwise the embedded server is
+    reused when running, or started.
     """
     external = external_server()
     if external is not None:
-        if not is_temporal(external.address, external.namespace):
-            raise ServerError(
-                f"no Temporal server answers at TEMPORAL_ADDRESS={external.address} "
-                f"(namespace {external.namespace}): start it, or unset TEMPORAL_ADDRESS to use the embedded one"
-            )
-        return external
+        return _reachable(external)
     return start(settings_from_env())
 
 
 def current_server() -> ServerInfo:
-    """The server to use, without starting one: ``TEMPORAL_ADDRESS`` or the running embedded server."""
+    """The server to use, without starting one: the settings' server, or the running embedded server."""
     external = external_server()
     if external is not None:
-        return external
+        return _reachable(external)
     info, line = status()
     if info is None:
         raise ServerError(f"no Temporal server is running ({line}): start one with `saga-lab server start`")
@@ -206,9 +370,7 @@ async def connect(info: ServerInfo | None = None) -> Client:
     deadline = time.monotonic() + (EMBEDDED_RECONNECT_S if info.embedded else 0.0)
     while True:
         try:
-            client = await Client.connect(
-                info.address, namespace=info.namespace, runtime=runtime(), retry_config=CLIENT_RETRY
-            )
+            client = await Client.connect(**info.connect_config(), runtime=runtime(), retry_config=CLIENT_RETRY)
             break
         except Exception as err:  # the SDK raises RuntimeError with a long gRPC message
             if time.monotonic() >= deadline:
@@ -219,33 +381,90 @@ async def connect(info: ServerInfo | None = None) -> Client:
     return client
 
 
+async def reconnect(client: Client, runtime: Runtime) -> Client:
+    """A second client to ``client``'s server and namespace, with its TLS, API key and metadata, on ``runtime``."""
+    settings = client.service_client.config
+    return await Client.connect(
+        settings.target_host,
+        namespace=client.namespace,
+        api_key=settings.api_key,
+        tls=settings.tls,
+        rpc_metadata=settings.rpc_metadata,
+        runtime=runtime,
+    )
+
+
 def search_attributes_ready(client: Client) -> bool:
     """Whether the saga may keep ``OrderStatus``/``FailedStep`` on this client's server."""
     return _ready.get(client, False)
 
 
-async def ensure_search_attributes(client: Client) -> bool:
-    """Register the saga's search attributes if the server lacks them; False (and one line) if it cannot."""
-    namespace = client.namespace
-    try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace), timeout=timedelta(seconds=5)
-        )
-        missing = {name: kind for name, kind in SEARCH_ATTRIBUTES.items() if name not in listed.custom_attributes}
-        if missing:
-            kinds = {
-                name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}") for name, kind in missing.items()
-            }
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(search_attributes=kinds, namespace=namespace), timeout=timedelta(seconds=10)
-            )
-    except RPCError as err:
+def search_attributes_refused(client: Client, why: str) -> None:
+    """The sagas of ``client`` go on without the search attributes: said once per client, in one line."""
+    if _ready.get(client, True):
         print(
-            f"saga-lab: the server at {client.service_client.config.target_host} does not let this lab add the "
-            f"search attributes {', '.join(SEARCH_ATTRIBUTES)} ({err.status.name}: {err.message.splitlines()[0]}); "
-            "sagas run without them, and the filters by order status (notebook 08) find nothing",
+            f"saga-lab: {why}; sagas run without the search attributes {', '.join(SEARCH_ATTRIBUTES)}, "
+            "and the filters by order status (notebook 09) find nothing",
             file=sys.stderr,
         )
+    _ready[client] = False
+
+
+async def _listed(client: Client) -> dict[str, int]:
+    """The namespace's custom search attributes and their types."""
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace), timeout=timedelta(seconds=5)
+    )
+    return dict(listed.custom_attributes)
+
+
+def _kind(kind: str) -> int:
+    return IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+
+
+def _kind_name(value: int) -> str:
+    """``Keyword``, ``Text``, ``KeywordList``...: as ``temporal operator search-attribute list`` says it."""
+    return IndexedValueType.Name(value).removeprefix("INDEXED_VALUE_TYPE_").title().replace("_", "")
+
+
+async def ensure_search_attributes(client: Client) -> bool:
+    """Register the saga's search attributes if the server lacks them; False (and one line) if it cannot.
+
+    Another learner may add them between our list and our add: a cluster then answers
+    ALREADY_EXISTS (the dev server answers OK); either way the list is read again and what is
+    there is accepted, if its types are the saga's.
+    """
+    where = f"the server at {client.service_client.config.target_host} (namespace {client.namespace})"
+    try:
+        listed = await _listed(client)
+        missing = {name: _kind(kind) for name, kind in SEARCH_ATTRIBUTES.items() if name not in listed}
+        if missing:
+            try:
+                await client.operator_service.add_search_attributes(
+                    AddSearchAttributesRequest(search_attributes=missing, namespace=client.namespace),
+                    timeout=timedelta(seconds=10),
+                )
+            except RPCError as err:
+                if err.status != RPCStatusCode.ALREADY_EXISTS:
+                    raise
+            listed = await _listed(client)
+    except RPCError as err:
+        search_attributes_refused(
+            client,
+            f"{where} does not let this lab add its search attributes ({err.status.name}: "
+            f"{err.message.splitlines()[0] if err.message else 'no message'})",
+        )
+        return False
+    wanted = {name: _kind(kind) for name, kind in SEARCH_ATTRIBUTES.items()}
+    wrong = {name: listed[name] for name, kind in wanted.items() if listed.get(name, kind) != kind}
+    if wrong:
+        has = ", ".join(f"{name} as {_kind_name(value)}" for name, value in wrong.items())
+        want = ", ".join(f"{name} as {SEARCH_ATTRIBUTES[name]}" for name in wrong)
+        search_attributes_refused(client, f"{where} has {has}, where this lab needs {want}")
+        return False
+    gone = [name for name in SEARCH_ATTRIBUTES if name not in listed]
+    if gone:
+        search_attributes_refused(client, f"{where} did not keep the search attributes {', '.join(gone)}")
         return False
     return True
 
@@ -256,6 +475,7 @@ def temporal_cli(args: list[str], info: ServerInfo | None = None, timeout: float
     Notebooks use it to show the same run the Web UI shows, as text.
     """
     info = info or current_server()
+    # TLS and an API key reach the CLI as they reached us: it reads the same TEMPORAL_* settings and profile.
     command = [str(temporal_cli_path()), *args, "--address", info.address, "--namespace", info.namespace]
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:

@@ -19,8 +19,9 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psutil
@@ -92,6 +93,14 @@ class ServerInfo:
     pid: int | None = None
     #: True when this call started the server (so the caller may stop it).
     started: bool = False
+    #: What else ``Client.connect`` needs for this server (TLS, an API key, gRPC metadata), as the
+    #: ``temporal`` CLI reads it (see :mod:`saga_lab.connection`); empty for the embedded server.
+    #: Never printed: it may hold a secret.
+    connect_options: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def connect_config(self) -> dict[str, Any]:
+        """Keyword arguments for ``temporalio.client.Client.connect``: the address, the namespace, the options."""
+        return {"target_host": self.address, "namespace": self.namespace, **self.connect_options}
 
     def settings(self) -> ServerSettings | None:
         """The data directory and ports of an embedded server (to stop or restart it); None for any other server."""
@@ -181,15 +190,14 @@ def free_port(host: str = HOST) -> int:
         return sock.getsockname()[1]
 
 
-async def _answers(address: str, namespace: str) -> bool:
+async def _answers(address: str, namespace: str, options: dict[str, Any]) -> None:
     from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
     from temporalio.client import Client
 
-    client = await Client.connect(address, namespace=namespace)
+    client = await Client.connect(address, namespace=namespace, **options)
     await client.workflow_service.describe_namespace(
         DescribeNamespaceRequest(namespace=namespace), timeout=_timedelta(1.0)
     )
-    return True
 
 
 def _timedelta(seconds: float):
@@ -219,23 +227,34 @@ def speaks_grpc(address: str, timeout: float = 1.0) -> bool:
     return len(header) >= 4 and header[3] == _HTTP2_SETTINGS_FRAME_TYPE
 
 
-def is_temporal(address: str, namespace: str = DEFAULT_NAMESPACE, timeout: float = 2.0) -> bool:
-    """Whether a Temporal frontend answers at ``address`` with ``namespace`` ready.
+def why_not_temporal(
+    address: str, namespace: str = DEFAULT_NAMESPACE, timeout: float = 2.0, **options: Any
+) -> str | None:
+    """None when a Temporal frontend answers at ``address`` with ``namespace`` ready; else why not, in a few words.
 
-    Runs on its own event loop in a worker thread, so it also works inside a
-    notebook kernel whose loop is already running.
+    ``options``: the rest of ``Client.connect``'s settings (TLS, an API key). Runs on its own event
+    loop in a worker thread, so it also works inside a notebook kernel whose loop is already running.
     """
-    if not speaks_grpc(address, timeout=min(timeout, 1.0)):
-        return False
+    if not options.get("tls") and not speaks_grpc(address, timeout=min(timeout, 1.0)):
+        return "nothing that speaks gRPC listens there"  # with TLS, the server's answer is encrypted
 
-    def probe() -> bool:
+    def probe() -> str | None:
         try:
-            return asyncio.run(asyncio.wait_for(_answers(address, namespace), timeout))
-        except Exception:
-            return False
+            asyncio.run(asyncio.wait_for(_answers(address, namespace, options), timeout))
+        except TimeoutError:
+            return f"no answer within {timeout:g} s"
+        except Exception as err:  # the SDK raises RuntimeError (connect) or RPCError (the namespace) with long text
+            lines = str(getattr(err, "message", "") or err).strip().splitlines()
+            return lines[0] if lines else type(err).__name__
+        return None
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(probe).result()
+
+
+def is_temporal(address: str, namespace: str = DEFAULT_NAMESPACE, timeout: float = 2.0) -> bool:
+    """Whether a Temporal frontend answers at ``address`` with ``namespace`` ready."""
+    return why_not_temporal(address, namespace, timeout) is None
 
 
 def _pid_alive(pid: int) -> bool:

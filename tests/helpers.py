@@ -1,14 +1,19 @@
 """Helpers the tests share: the saga-lab command, process liveness, HTTP status, Chromium flags, the notebooks tool,
-and which notebooks to start first."""
+which notebooks to start first, and a dev server of a test's own."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -87,3 +92,32 @@ def notebooks_tool():
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+@contextlib.contextmanager
+def dev_server(log_dir: Path, *flags: str, namespace: str = "default") -> Iterator[str]:
+    """A ``temporal server start-dev`` of the test's own (in memory, free loopback ports), with ``flags``
+    (``--search-attribute OrderStatus=Text``, ``--namespace room``...); yields its address, then stops it."""
+    from saga_lab import server
+
+    port, ui_port = server.free_port(), server.free_port()
+    command = [str(server.temporal_cli_path()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
+    command += ["--ui-port", str(ui_port), "--log-level", "error", *flags]
+    log = log_dir / f"dev-server-{port}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not server.is_temporal(address, namespace, timeout=1.0):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the dev server did not start: {log.read_text()[-500:]}")
+            time.sleep(0.1)
+        yield address
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -183,13 +183,13 @@ def test_a_server_that_refuses_search_attributes_runs_the_saga_without_them(tmp_
                 await env.shutdown()
         asyncio.run(main())
     """)
-    env = env_for("unused:1", tmp_path)
+    env = env_for("unused:1", tmp_path, learner="ts")  # a server of its own process, yet not the embedded one
     env.pop("TEMPORAL_ADDRESS")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1]) == {"status": "COMPLETED", "ready": False}
     said = [line for line in done.stderr.splitlines() if "search attributes" in line]
-    assert len(said) == 1 and "notebook 08" in said[0], done.stderr  # one line says what is lost
+    assert len(said) == 1 and "notebook 09" in said[0], done.stderr  # one line says what is lost
     assert "Traceback" not in done.stderr
 
 
