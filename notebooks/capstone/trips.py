@@ -15,8 +15,9 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
+from saga_lab import connection
 from saga_lab.checkout import terminate_if_running
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import workflow_id
 from saga_lab.failures import root_message
 
 from .trip_activities import ACTIVITIES, STORE, TripInput
@@ -50,7 +51,7 @@ class TripOutcome:
 
 def trip_task_queue(client: Client) -> str:
     """A task queue for one run of trips (behind the learner's prefix on a shared server)."""
-    return f"{learner_prefix(client)}trip-task-queue-{uuid.uuid4().hex[:6]}"
+    return connection.task_queue(client, f"trip-task-queue-{uuid.uuid4().hex[:6]}")
 
 
 def trip_worker(client: Client, workflow_cls: type, task_queue: str, **worker_options) -> Worker:

@@ -23,6 +23,7 @@ from temporalio.worker import Replayer, Worker
 
 from saga_lab import history
 from saga_lab.checkout import terminate_if_running
+from saga_lab.connection import reconnect, task_queue, workflow_id
 from saga_lab.failures import root_message
 from saga_lab.notebook import check as verdict
 
@@ -72,8 +73,7 @@ def quiet_sdk_logs(*names: str) -> Iterator[None]:
 
 async def quiet_client(client: Client) -> Client:
     """A second connection to ``client``'s server, on the quiet runtime."""
-    config = client.service_client.config
-    return await Client.connect(config.target_host, namespace=client.namespace, runtime=quiet_runtime())
+    return await reconnect(client, quiet_runtime())
 
 
 def workflow_task_failure(message: str) -> str:
@@ -156,7 +156,7 @@ async def problem(client: Client, module: ModuleType | None = None) -> str | Non
         missing = WORKFLOW if workflow_class is None else ACTIVITY
         return f"{_file()} has no {missing}: keep the names the file started with"
     quiet = await quiet_client(client)
-    queue = fresh_id("ex01-queue")
+    queue = task_queue(quiet, fresh_id("ex01-queue"))
     try:
         worker = Worker(quiet, task_queue=queue, workflows=[workflow_class], activities=[activity_function])
     except (TypeError, ValueError) as err:
@@ -166,7 +166,11 @@ async def problem(client: Client, module: ModuleType | None = None) -> str | Non
         async with worker:
             try:
                 for name in NAMES:
-                    handles.append(await quiet.start_workflow(WORKFLOW, name, id=fresh_id("ex01"), task_queue=queue))
+                    handles.append(
+                        await quiet.start_workflow(
+                            WORKFLOW, name, id=workflow_id(quiet, fresh_id("ex01")), task_queue=queue
+                        )
+                    )
                 for handle, name in zip(handles, NAMES):
                     found = await _problem_of_run(handle, name, workflow_class)
                     if found:

@@ -28,7 +28,7 @@ from temporalio.worker import Worker
 from saga_lab import history
 from saga_lab.checkout import end_state, terminate_if_running
 from saga_lab.config import ACTIONS, order_id_of
-from saga_lab.connection import workflow_id
+from saga_lab.connection import task_queue, workflow_id
 from saga_lab.failures import root_message
 from saga_lab.faults import Fault, FaultInjector
 from saga_lab.models import COMPLETED
@@ -151,7 +151,7 @@ async def problem(client: Client, module: ModuleType | None = None) -> str | Non
     quiet = await quiet_client(client)
     run = fresh_id("ex03")
     orders = {what: f"{run}-{what}" for what in ORDERS}
-    queues = {service: f"{run}-{service}" for service in ("payment", "order", "shipping", "workflow")}
+    queues = {service: task_queue(quiet, service, run=run) for service in ("payment", "order", "shipping", "workflow")}
     home = Path(tempfile.mkdtemp(prefix="ex03-"))
     stores = open_services(home)
     faults = CheckFaults(lost_reply=orders["lost-reply"], declined=orders["declined"])

@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from demos.timeouts import ChargeCall, ChargeWorkflow, Retry, demo_worker
 from saga_lab import history
 from saga_lab.checkout import ended_within
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import task_queue, workflow_id
 from saga_lab.faults import Fault
 from saga_lab.services import open_services
 
@@ -98,7 +98,7 @@ async def check(client: Client) -> bool:
     module = practice("e04_retry_policy")
     retry, budget = Retry.of(module.CHARGE_RETRY), module.CHARGE_BUDGET
     base = fresh_id("ex04")
-    worker = demo_worker(client, f"{learner_prefix(client)}{base}")
+    worker = demo_worker(client, task_queue(client, base))
     async with worker:
         survives, declined, down = await asyncio.gather(
             _run(client, worker.task_queue, base, "transient", "charge=transient:3", retry, budget),

@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from demos.workers import CountingFaults, KernelWorker
 from saga_lab.checkout import ended_within
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import task_queue, workflow_id
 from saga_lab.failures import root_message
 from saga_lab.faults import Fault
 from saga_lab.services import open_services
@@ -39,7 +39,7 @@ _NOISY = ("temporalio.activity", "temporalio.core", "temporalio.worker")
 def _worker(client: Client, module: ModuleType) -> KernelWorker:
     faults = CountingFaults()
     payments = module.CardPayments(open_services().payment, faults)
-    queue = f"{learner_prefix(client)}e07-charge-{uuid.uuid4().hex[:6]}"
+    queue = task_queue(client, f"e07-charge-{uuid.uuid4().hex[:6]}")
     return KernelWorker(client, queue, [module.ChargeWorkflow], [payments.charge_card], faults)
 
 

@@ -22,7 +22,7 @@ from types import ModuleType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from saga_lab.checkout import ended_within, terminate_if_running
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import task_queue, workflow_id
 from saga_lab.failures import root_message
 
 from . import check as verdict
@@ -146,7 +146,7 @@ async def check(client: Client, module: ModuleType | None = None) -> bool:
         return verdict(False, "", f"exercises/{MODULE}.py does not import: {type(err).__name__}: {err}")
     folder = Path(tempfile.mkdtemp(prefix="ex08-"))
     log = folder / "work.log"
-    queue = f"{learner_prefix(client)}ex08-batch-{uuid.uuid4().hex[:6]}"
+    queue = task_queue(client, f"ex08-batch-{uuid.uuid4().hex[:6]}")
     batch = module.Batch("weigh_parcels", PARCELS, SECONDS_PER_PARCEL, str(log))
     workers = [WorkerProcess(module.__name__, queue, folder, "first")]
     try:

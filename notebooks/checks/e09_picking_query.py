@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.worker import Worker
 
 from saga_lab.checkout import terminate_if_running
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import task_queue, workflow_id
 
 from . import check as verdict
 from . import fresh_id, practice
@@ -82,7 +82,7 @@ async def check(client: Client, module: ModuleType | None = None) -> bool:
         module = module or practice(MODULE)
     except Exception as err:  # the learner's file does not import: one line, no traceback
         return verdict(False, "", f"exercises/{MODULE}.py does not import: {type(err).__name__}: {err}")
-    queue = f"{learner_prefix(client)}e09-picking-{uuid.uuid4().hex[:6]}"
+    queue = task_queue(client, f"e09-picking-{uuid.uuid4().hex[:6]}")
     async with Worker(client, task_queue=queue, workflows=[module.PickingWorkflow]):
         answers, last, problem = await _ask_while_running(client, module, queue)
     if problem is None:

@@ -32,8 +32,7 @@ from saga_lab import checkout
 from saga_lab.activities import PaymentActivities
 from saga_lab.chaos import OrderFacts, check_order
 from saga_lab.chaos.checker import read_facts
-from saga_lab.config import task_queue
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import task_queue, workflow_id
 from saga_lab.faults import FaultPlan
 from saga_lab.models import OrderInput, OrderResult
 from saga_lab.notebook import check as verdict
@@ -78,8 +77,7 @@ async def _run(client: Client, module: ModuleType) -> list[Judged] | str:
     home = Path(tempfile.mkdtemp(prefix="ex11-"))
     stores, faults = open_services(home), CountingFaults()
     run = fresh_id("ex11")
-    scope = f"{learner_prefix(client)}{run}/"
-    queues = {service: task_queue(service, scope) for service in ("payment", "order", "shipping", "workflow")}
+    queues = {service: task_queue(client, service, run=run) for service in ("payment", "order", "shipping", "workflow")}
     try:
         planted = module.PlantedPayments(stores.payment, faults).charge
         workers = [

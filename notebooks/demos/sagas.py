@@ -17,7 +17,7 @@ from temporalio.exceptions import CancelledError
 from saga_lab import history
 from saga_lab.checkout import end_state, terminate_if_running
 from saga_lab.config import COMPENSATIONS
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import task_queue, workflow_id
 from saga_lab.faults import FaultPlan
 from saga_lab.models import OrderInput
 
@@ -71,7 +71,7 @@ class SagaRun:
 def practice_worker(client: Client, workflow_cls: type, name: str) -> KernelWorker:
     """A worker for ``workflow_cls`` and the six service activities, on a fresh task queue."""
     faults = CountingFaults()
-    queue = f"{learner_prefix(client)}{name}-{uuid.uuid4().hex[:6]}"
+    queue = task_queue(client, f"{name}-{uuid.uuid4().hex[:6]}")
     return KernelWorker(client, queue, [workflow_cls], service_activity_list(faults), faults)
 
 

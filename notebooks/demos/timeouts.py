@@ -25,8 +25,9 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from saga_lab import connection
     from saga_lab.activities import PaymentActivities
-    from saga_lab.connection import learner_prefix, workflow_id
+    from saga_lab.connection import workflow_id
     from saga_lab.failures import root_message
     from saga_lab.faults import Fault
     from saga_lab.models import ChargeInput
@@ -198,7 +199,7 @@ class Demo:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self.task_queue = f"{learner_prefix(client)}nb04-demo-{uuid.uuid4().hex[:6]}"
+        self.task_queue = connection.task_queue(client, f"nb04-demo-{uuid.uuid4().hex[:6]}")
 
     async def charge(self, call: ChargeCall, retry: RetryPolicy | None = None) -> DemoRun:
         """Run ``ChargeWorkflow`` for ``call`` (its workflow id is the order id) to its end, with ``retry`` if given."""

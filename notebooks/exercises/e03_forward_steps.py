@@ -17,14 +17,13 @@ Fill in the TODOs, save the file, and run the check cell of notebook 03 again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     # Data classes, activity definitions and policies: the sandbox may take them as they are.
     from saga_lab.activities import OrderActivities, PaymentActivities, ShippingActivities  # noqa: F401
-    from saga_lab.config import TASK_QUEUES
     from saga_lab.models import COMPLETED, ChargeInput, CreateOrderInput, CreateShipmentInput, OrderResult  # noqa: F401
     from saga_lab.workflows import STEP_RETRY, STEP_TIMEOUT  # noqa: F401
 
@@ -34,7 +33,8 @@ class StepsInput:
     order_id: str
     amount: int
     #: The task queue of each service's worker, by service: "payment", "order", "shipping".
-    task_queues: dict[str, str] = field(default_factory=lambda: dict(TASK_QUEUES))
+    #: No default: whoever starts the run names them, with saga_lab.connection.task_queue.
+    task_queues: dict[str, str]
 
 
 @workflow.defn

@@ -8,14 +8,13 @@ fails for good fails the run: there is no compensation yet (that is notebook 05)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     # Data classes, activity definitions and policies: the sandbox may take them as they are.
     from saga_lab.activities import OrderActivities, PaymentActivities, ShippingActivities
-    from saga_lab.config import TASK_QUEUES
     from saga_lab.models import COMPLETED, ChargeInput, CreateOrderInput, CreateShipmentInput, OrderResult
     from saga_lab.workflows import STEP_RETRY, STEP_TIMEOUT
 
@@ -25,7 +24,8 @@ class StepsInput:
     order_id: str
     amount: int
     #: The task queue of each service's worker, by service: "payment", "order", "shipping".
-    task_queues: dict[str, str] = field(default_factory=lambda: dict(TASK_QUEUES))
+    #: No default: whoever starts the run names them, with saga_lab.connection.task_queue.
+    task_queues: dict[str, str]
 
 
 @workflow.defn
