@@ -28,7 +28,7 @@ from temporalio.exceptions import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from .config import MAX_AMOUNT_CENTS
-from .connection import search_attributes_ready, search_attributes_refused, task_queue, workflow_id
+from .connection import refused_for_search_attributes, search_attributes_ready, task_queue, workflow_id
 from .faults import FaultPlan
 from .models import COMPENSATED, FAILED, ORDER_STATUS, RUNNING, OrderInput, OrderResult, Progress
 from .services import IdempotencyConflict, open_services
@@ -65,32 +65,16 @@ async def start_order(
         order_id, amount, faults or FaultPlan(), hold_seconds, parallel_compensation, deadline_seconds, publish
     )
     workflow = NaiveOrderWorkflow.run if naive else OrderSagaWorkflow.run
-
-    async def start() -> WorkflowHandle:
+    try:
         return await client.start_workflow(
             workflow,
             order,
             id=workflow_id(client, order_id),
             task_queue=task_queue(client, "workflow"),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=(
-                TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, RUNNING)])
-                if order.publish_search_attributes
-                else None
-            ),
+            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, RUNNING)]) if publish else None,
             memo={"amount": amount},
         )
-
-    try:
-        try:
-            return await start()
-        except RPCError as err:
-            # The attributes changed on the server since connect (removed, or re-typed): go on without them.
-            if not (publish and err.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in err.message):
-                raise
-            search_attributes_refused(client, f"the server refused a start for its search attributes ({err.message})")
-            order.publish_search_attributes = False
-            return await start()
     except WorkflowAlreadyStartedError:
         handle = order_handle(client, order_id)
         placed = await (await handle.describe()).memo_value("amount", None)
@@ -100,6 +84,14 @@ async def start_order(
                 "use a new order id for a different order"
             ) from None
         return handle
+    except RPCError as err:
+        if not (publish and refused_for_search_attributes(client, err)):
+            raise
+        # Its search attributes changed on the server since connect: the same start, without them.
+        return await start_order(
+            client, order_id, amount, faults, naive=naive, hold_seconds=hold_seconds,
+            parallel_compensation=parallel_compensation, deadline_seconds=deadline_seconds,
+        )  # fmt: skip
 
 
 async def order_result(handle: WorkflowHandle) -> OrderResult:

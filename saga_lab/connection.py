@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import hashlib
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -79,49 +81,53 @@ LEARNER_ENV = "SAGA_LAB_LEARNER"
 #: every user's server, a GitHub Codespace the second (read only when ``CODESPACES=true``).
 HUB_USER_ENV, CODESPACE_USER_ENV = "JUPYTERHUB_USER", "GITHUB_USER"
 #: OS user names that hosted notebooks and containers give everyone (JupyterHub and Binder: jovyan;
-#: devcontainers: vscode, node; Codespaces: codespace; Gitpod: gitpod; docker: root; CI: runner):
-#: on a shared server they cannot tell two learners apart.
+#: devcontainers: vscode, node; Codespaces: codespace; Gitpod: gitpod; docker: root; CI: runner).
+#: On a shared server they cannot tell two learners apart: the host name goes after them.
 GENERIC_USERS = frozenset(
-    {
-        "root",
-        "jovyan",
-        "vscode",
-        "codespace",
-        "node",
-        "gitpod",
-        "coder",
-        "runner",
-        "ubuntu",
-        "debian",
-        "user",
-        "admin",
-        "app",
-        "jupyter",
-        "student",
-        "learner",
-        "nobody",
-        "dev",
-        "developer",
-        "ec2-user",
-        "docker",
-    }
+    {"root", "jovyan", "vscode", "codespace", "node", "gitpod", "coder", "runner", "ubuntu", "debian", "user"}
+    | {"admin", "app", "jupyter", "student", "learner", "nobody", "dev", "developer", "ec2-user", "docker"}
 )
 #: A notebook whose demo needs workers of its own (a worker it kills, a service it swaps), and
-#: ``saga-lab chaos`` from a shell, set this: their task queues then sit under "<scope>/", and worker
-#: processes they start inherit the setting. Sagas of other notebooks never reach their workers, nor they theirs.
+#: ``saga-lab chaos`` from a shell, set this: their services' task queues then sit under "<scope>/",
+#: and worker processes they start inherit the setting. Sagas of other notebooks never reach their
+#: workers, nor they theirs.
 SCOPE_ENV = "SAGA_LAB_QUEUE_SCOPE"
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9_-]+")
 _A_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 #: A task queue of the caller's own (``task_queue(client, "nb01-queue-3f2a9c")``): no "/", which separates prefixes.
 _A_QUEUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+_NAME_LENGTH = 32
 
 
 class LearnerNameError(SettingsError, ValueError):
     """A learner name (or queue scope) that cannot name task queues and workflow ids: bad input, one line."""
 
 
-def _learner_and_source() -> tuple[str, str]:
-    """(the learner's name in lower case or "", where it came from)."""
+def _as_name(text: str) -> str:
+    return _NOT_IN_A_NAME.sub("-", text.strip().lower()).strip("-")
+
+
+def with_host(user: str, host: str | None = None) -> str:
+    """``jovyan-jupyter-ada``: a generic user with the host name (this machine's), unique per container, pod or VM.
+
+    A host name too long for the name keeps its start and gets a short hash of the whole in place of the rest.
+    """
+    host = _as_name(socket.gethostname() if host is None else host) or "host"
+    name = f"{user}-{host}"
+    if len(name) > _NAME_LENGTH:
+        digest = hashlib.sha1(host.encode()).hexdigest()[:6]
+        name = f"{user}-{host[: _NAME_LENGTH - len(user) - 8]}-{digest}".replace("--", "-")
+    return name[:_NAME_LENGTH]
+
+
+def learner() -> str:
+    """The learner's name on a shared server, in lower case.
+
+    ``$SAGA_LAB_LEARNER``; else the name a hosted notebook gives the person (``$JUPYTERHUB_USER``, a
+    Codespace's ``$GITHUB_USER``); else the OS user name. An OS user that every container of its kind
+    has (``jovyan``, ``vscode``, ``root``: :data:`GENERIC_USERS`) gets the host name after it, so two
+    learners in a room never share a name and nobody has to set one (``jovyan-jupyter-7f3c2a``).
+    """
     raw = os.environ.get(LEARNER_ENV, "").strip()
     if raw:
         if not _A_NAME.fullmatch(raw):
@@ -129,58 +135,29 @@ def _learner_and_source() -> tuple[str, str]:
                 f"{LEARNER_ENV}={raw!r} cannot name task queues: use 1 to 32 letters, digits, '_' or '-', "
                 "starting with a letter or digit (e.g. SAGA_LAB_LEARNER=ada)"
             )
-        return raw.lower(), LEARNER_ENV
-    found = [(os.environ.get(HUB_USER_ENV, ""), HUB_USER_ENV)]
-    if os.environ.get("CODESPACES") == "true":
-        found.append((os.environ.get(CODESPACE_USER_ENV, ""), CODESPACE_USER_ENV))
+        return raw.lower()
+    hosted = os.environ.get(HUB_USER_ENV, "")
+    if not hosted and os.environ.get("CODESPACES") == "true":
+        hosted = os.environ.get(CODESPACE_USER_ENV, "")
+    if _as_name(hosted):
+        return _as_name(hosted)[:_NAME_LENGTH].strip("-")
     try:
-        found.append((getpass.getuser(), "the OS user"))
+        user = _as_name(getpass.getuser())[:_NAME_LENGTH].strip("-")
     except (KeyError, OSError):  # no user name (some containers)
-        pass
-    for name, source in found:
-        name = _NOT_IN_A_NAME.sub("-", name.strip().lower()).strip("-")[:32].strip("-")
-        if name:
-            return name, source
-    return "", "the OS user"
-
-
-def learner() -> str:
-    """The learner's name, in lower case: ``$SAGA_LAB_LEARNER``; else the name a hosted notebook gives
-    the person (``$JUPYTERHUB_USER``, a Codespace's ``$GITHUB_USER``); else the OS user name ("" if none)."""
-    return _learner_and_source()[0]
-
-
-def room_learner() -> str:
-    """The learner's name on a shared server: refused, in one line, when it cannot tell learners apart.
-
-    A generic OS user (``jovyan``, ``vscode``, ``root``...) is everyone's name in a room of hosted
-    notebooks or containers: two learners would poll each other's task queues and take each other's
-    charges. ``SAGA_LAB_LEARNER`` (or JupyterHub's and Codespaces' own user names) tells them apart.
-    """
-    name, source = _learner_and_source()
-    if source == "the OS user" and (not name or name in GENERIC_USERS):
-        who = f"the OS user name {name!r} is everyone's here" if name else "there is no user name here"
-        raise LearnerNameError(
-            f"on a shared Temporal server each learner needs a name of their own, and {who}: "
-            f"set {LEARNER_ENV} to yours (export {LEARNER_ENV}=ada in a shell, %env {LEARNER_ENV}=ada in a notebook) "
-            "and run this again"
-        )
-    return name
-
-
-def shared_address(address: str) -> bool:
-    """True unless ``address`` is this data directory's own embedded server."""
-    return address != recorded_address(settings_from_env())
+        user = ""
+    if not user or user in GENERIC_USERS:
+        return with_host(user or "learner")
+    return user
 
 
 def shared_server(client: Client) -> bool:
     """True unless ``client`` talks to this data directory's own embedded server."""
-    return shared_address(client.service_client.config.target_host)
+    return client.service_client.config.target_host != recorded_address(settings_from_env())
 
 
 def learner_prefix(client: Client) -> str:
-    """``"<learner>/"`` on a shared server, ``""`` on the learner's own."""
-    return f"{room_learner()}/" if shared_server(client) else ""
+    """``"<learner>/"`` on a shared server, ``""`` on the learner's own (the part the naming helpers put first)."""
+    return f"{learner()}/" if shared_server(client) else ""
 
 
 def queue_scope() -> str:
@@ -200,10 +177,11 @@ def task_queue(client: Client, name: str, *, run: str = "") -> str:
     """The one way to name a task queue on ``client``'s server.
 
     ``name`` is a service of the lab (``"payment"``, ``"order"``, ``"shipping"``, ``"workflow"``: the
-    queue its worker polls) or a queue of the caller's own (a hello world's, a demo's, a check's:
-    ``new_order_id("nb01-queue")``). ``run`` gives one run (a check, a demo) the services' queues of
-    its own. In front go the learner's name on a shared server (:func:`learner_prefix`) and the
-    notebook's scope (:func:`queue_scope`): ``ada/nb08/payment-task-queue``.
+    queue its worker polls) or a fresh queue of the caller's own (a hello world's, a demo's, a check's:
+    ``new_order_id("nb01-queue")``). ``run`` gives one run (a check) the services' queues of its own.
+    In front goes the learner's name on a shared server (:func:`learner_prefix`), then ``run`` or, for
+    the services' queues every notebook polls, the notebook's scope (:func:`queue_scope`):
+    ``ada/nb08/payment-task-queue``, ``ada/ex11-3f2a9c/payment-task-queue``, ``ada/nb01-queue-3f2a9c``.
     """
     if name not in config.TASK_QUEUES and not _A_QUEUE.fullmatch(name):
         raise ValueError(
@@ -212,8 +190,10 @@ def task_queue(client: Client, name: str, *, run: str = "") -> str:
         )
     if run and not _A_QUEUE.fullmatch(run):
         raise ValueError(f"run {run!r} cannot name task queues: use letters, digits, '.', '_' or '-'")
-    prefix = learner_prefix(client) + queue_scope() + (f"{run}/" if run else "")
-    return config.task_queue(name, prefix) if name in config.TASK_QUEUES else prefix + name
+    if name not in config.TASK_QUEUES:  # a fresh queue of one's own: nothing else polls it, no scope needed
+        return learner_prefix(client) + (f"{run}/" if run else "") + name
+    prefix = learner_prefix(client) + (f"{run}/" if run else queue_scope())
+    return config.task_queue(name, prefix)
 
 
 def workflow_id(client: Client, order_id: str) -> str:
@@ -294,7 +274,7 @@ def external_server() -> ServerInfo | None:
 
 
 def _reachable(info: ServerInfo) -> ServerInfo:
-    """``info`` when a Temporal server answers there (and the learner has a name for a shared one)."""
+    """``info`` when a Temporal server answers there."""
     why = why_not_temporal(info.address, info.namespace, **info.connect_options)
     if why is not None:
         where = _where(client_profile())
@@ -302,8 +282,7 @@ def _reachable(info: ServerInfo) -> ServerInfo:
             f"no Temporal server answers at {where} with the namespace {info.namespace} ({why}): start it, "
             "or unset the Temporal client settings to use the embedded one"
         )
-    if shared_address(info.address):
-        room_learner()
+    learner()  # a bad SAGA_LAB_LEARNER is said now, in one line, not at the first task queue
     return info
 
 
@@ -408,6 +387,15 @@ def search_attributes_refused(client: Client, why: str) -> None:
             file=sys.stderr,
         )
     _ready[client] = False
+
+
+def refused_for_search_attributes(client: Client, err: RPCError) -> bool:
+    """Whether the server refused a start for its search attributes (they changed since connect: removed,
+    re-typed); if so, the client's sagas go on without them from now on, and one line says so."""
+    if err.status != RPCStatusCode.INVALID_ARGUMENT or "search attribute" not in err.message:
+        return False
+    search_attributes_refused(client, f"the server refused a start for its search attributes ({err.message})")
+    return True
 
 
 async def _listed(client: Client) -> dict[str, int]:

@@ -183,7 +183,7 @@ def test_a_server_that_refuses_search_attributes_runs_the_saga_without_them(tmp_
                 await env.shutdown()
         asyncio.run(main())
     """)
-    env = env_for("unused:1", tmp_path, learner="ts")  # a server of its own process, yet not the embedded one
+    env = env_for("unused:1", tmp_path)
     env.pop("TEMPORAL_ADDRESS")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -489,7 +489,6 @@ def test_database_path_that_is_a_directory(home):
 
 def test_ensure_server_uses_temporal_address(no_temporal_env, monkeypatch, session_server):
     monkeypatch.setenv("TEMPORAL_ADDRESS", session_server.address)
-    monkeypatch.setenv("SAGA_LAB_LEARNER", "ada")  # another home's server is a shared one: it needs a name
     info = connection.ensure_server()
     assert info.embedded is False
     assert info.address == session_server.address
