@@ -230,8 +230,14 @@ async def _chaos(args) -> int:
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     # Task queues of its own ("chaos/..."), inherited by its worker processes: the workers of a notebook
     # open beside it (same learner, same server) never take its tasks, nor it theirs.
-    os.environ.setdefault(connection.SCOPE_ENV, CHAOS_SCOPE)
-    result = await run_chaos(chaos_config, LineProgress(sys.stderr))
+    scoped = connection.SCOPE_ENV not in os.environ
+    if scoped:
+        os.environ[connection.SCOPE_ENV] = CHAOS_SCOPE
+    try:
+        result = await run_chaos(chaos_config, LineProgress(sys.stderr))
+    finally:
+        if scoped:  # `main` may run in a process that goes on (a test, a notebook)
+            os.environ.pop(connection.SCOPE_ENV, None)
     print(json.dumps(result.to_dict()) if args.json else result.report())
     return EXIT_OK if result.ok else EXIT_INCONSISTENT
 
