@@ -207,6 +207,10 @@ class Lab:
     def __repr__(self) -> str:
         services = ", ".join(self.workers.services) if self.workers else "none"
         ui = self.info.ui_url or "set TEMPORAL_UI_URL to link to it"
+        # On a shared server, the name in front of this learner's task queues and ids (to filter by in the Web UI).
+        prefix = connection.learner_prefix(self.client)
+        yours = f", your runs under {prefix}" if prefix else ""
         return (
-            f"Temporal server {self.info.address} (namespace {self.info.namespace}), Web UI {ui}, workers: {services}"
+            f"Temporal server {self.info.address} (namespace {self.info.namespace}){yours}, Web UI {ui}, "
+            f"workers: {services}"
         )

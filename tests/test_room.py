@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from saga_lab import connection, history
+from saga_lab.notebook import Lab
 from saga_lab.worker import BackgroundWorkers
 
 try:  # tests/ may or may not become a package
@@ -136,6 +137,9 @@ async def test_names_carry_the_learner_then_a_run_or_the_scope(shared_server, se
     assert connection.task_queue(own, "payment") == "payment-task-queue"
     assert connection.workflow_id(shared, "ORD-1") == "ada/ORD-1"
     assert connection.workflow_id(own, "ORD-1") == "ORD-1"
+    room = connection.ServerInfo(shared_server, "default", None, False)
+    assert "your runs under ada/" in repr(Lab(room, shared, None))
+    assert "your runs" not in repr(Lab(session_server, own, None))  # what a learner's first cell prints
     monkeypatch.setenv(connection.SCOPE_ENV, "nb08")
     assert connection.task_queue(shared, "workflow", run="ex11-3f2a9c") == "ada/ex11-3f2a9c/order-saga-task-queue"
     assert connection.task_queue(shared, "payment") == "ada/nb08/payment-task-queue"
