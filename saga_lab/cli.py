@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     room.add_argument("--watch", type=float, metavar="SECONDS", help="show: print the table again every SECONDS")
     room.add_argument("--json", action="store_true", help="show: print the room's state as one JSON object")
 
+    commands.add_parser(
+        "doctor",
+        help="is this laptop ready for the workshop? one line per need (exit 1 when something is missing)",
+    )
+
     lab = commands.add_parser("lab", help="ensure the server and open JupyterLab on notebooks/ (what `make lab` runs)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
@@ -299,6 +304,16 @@ async def _room(args) -> int:
         await asyncio.sleep(args.watch)
 
 
+def _doctor(args) -> int:
+    from .doctor import check, ready
+
+    needs = check()
+    for need in needs:
+        print(need.line())
+    print("ready for the workshop" if ready(needs) else "NOT READY: fix the MISSING lines above, then run this again")
+    return EXIT_OK if ready(needs) else 1
+
+
 def _lab(args) -> int:
     info = connection.ensure_server()
     print(f"Temporal server: {info.address} (namespace {info.namespace})")
@@ -330,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             return _server(args)
         if args.command == "lab":
             return _lab(args)
+        if args.command == "doctor":
+            return _doctor(args)
         handler = {"place": _place, "show": _show, "worker": _worker, "chaos": _chaos, "room": _room}[args.command]
         return asyncio.run(handler(args))
     except (UsageError, server.SettingsError, connection.LearnerNameError) as err:
