@@ -56,9 +56,12 @@ PLATFORMS: dict[str, tuple[list[str], dict[str, str]]] = {
     "macos-x86_64": (["macosx_12_0_x86_64"], {**MACOS, "platform_machine": "x86_64"}),
     "windows-x86_64": (["win_amd64"], {**WINDOWS, "platform_machine": "AMD64"}),
 }
+#: The patch release a room's Python is taken to be for ``Requires-Python``: a current one (soupsieve 4.1.3, pinned,
+#: requires 3.11.5 or newer; a laptop with an older 3.11 must update Python, with or without a wheelhouse).
+PATCH = 99
 #: What ``pip install -e .`` builds the package with (pyproject's build-system).
 BUILD = ("setuptools>=68",)
-_SAVED = re.compile(r"^(?:Saved|File was already downloaded) (?P<path>\S+\.whl)\s*$", re.M)
+_SAVED = re.compile(r"^\s*(?:Saved|File was already downloaded) (?P<path>\S+\.whl)\s*$", re.M)
 _NO_WHEEL = re.compile(r"No matching distribution found for (?P<req>\S+)")
 
 
@@ -83,7 +86,7 @@ class Target:
         env = dict(PLATFORMS[self.platform][1])
         env.update(
             python_version=self.python,
-            python_full_version=f"{self.python}.0",
+            python_full_version=f"{self.python}.{PATCH}",
             implementation_name="cpython",
             platform_python_implementation="CPython",
             platform_release="",
@@ -133,10 +136,11 @@ def download(target: Target, specs: list[str], out: Path) -> dict[str, Path]:
     platforms = [option for tag in PLATFORMS[target.platform][0] for option in ("--platform", tag)]
     abi = "cp" + target.python.replace(".", "")
     got: dict[str, Path] = {}
+    retried: set[str] = set()
     while specs:
         command = [
             sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-            *platforms, "--python-version", target.python, "--implementation", "cp",
+            *platforms, "--python-version", f"{target.python}.{PATCH}", "--implementation", "cp",
             "--abi", abi, "--abi", "abi3", "--abi", "none", "--dest", str(out), *specs,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, cwd=out)
@@ -149,7 +153,12 @@ def download(target: Target, specs: list[str], out: Path) -> dict[str, Path]:
         if failed is None:
             raise SystemExit(f"pip download failed for {target.name}: {done.stderr.strip().splitlines()[-1:]}")
         requirement = Requirement(failed["req"])
-        target.missing[canonicalize_name(requirement.name)] = str(requirement)
+        name = canonicalize_name(requirement.name)
+        if name not in retried:  # pip says the same when the index did not answer: ask once more, first
+            retried.add(name)
+            specs = sorted(specs, key=lambda spec: canonicalize_name(Requirement(spec).name) != name)
+        else:
+            target.missing[name] = str(requirement)
         specs = [s for s in specs if canonicalize_name(Requirement(s).name) not in (*got, *target.missing)]
     return got
 
