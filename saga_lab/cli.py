@@ -314,18 +314,29 @@ def _doctor(args) -> int:
     return EXIT_OK if ready(needs) else 1
 
 
+#: A room-ready JupyterLab: it opens 00 (the file browser on notebooks/), and asks nothing on first start:
+#: no news feed, no update check (jupyterlab-settings/overrides.json says the same to its settings).
+LAB_SETTINGS = (
+    "--LabApp.default_url=/lab/tree/00_setup.ipynb",
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+)
+
+
 def _lab(args) -> int:
     info = connection.ensure_server()
     print(f"Temporal server: {info.address} (namespace {info.namespace})")
     print(f"Temporal Web UI: {info.ui_url or 'set TEMPORAL_UI_URL to show it here'}")
-    notebooks = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     command = [
         sys.executable,
         "-m",
         "jupyterlab",
         "--ip=127.0.0.1",
         f"--port={args.port}",
-        f"--ServerApp.root_dir={notebooks}",
+        f"--ServerApp.root_dir={os.path.join(repo, 'notebooks')}",
+        *LAB_SETTINGS,
+        f"--LabApp.app_settings_dir={os.path.join(repo, 'jupyterlab-settings')}",
     ]
     if args.no_browser:
         command.append("--no-browser")
