@@ -309,3 +309,23 @@ def test_the_tables_from_a_state():
     ]
     assert room.summary_line(state).startswith("room 'room': 3 learner(s), 6 verdict(s), 3 stuck")
     assert room.first_line("NOT YET: a\nb") == "a" and room.first_line("PASS: ok") == "ok" and room.first_line("") == ""
+
+
+def test_the_chart_counts_what_stands_at_pass_and_at_not_yet():
+    from saga_lab import plots
+
+    state = RoomState(
+        name="room",
+        opened_at=1000.0,
+        changes=[
+            Change(1060.0, "ada", "e01", False),
+            Change(1120.0, "ada", "e01", True),  # the same pair moves from NOT YET to PASS
+            Change(1180.0, "bob", "e01", False),
+            Change(990.0, "cyd", "e02", True),  # a learner's clock a little behind: drawn at minute 0
+        ],
+    )
+    ax = plots.room_progress(state).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["PASS"].get_xdata()) == [0.0, 0.0, 1.0, 2.0, 3.0]
+    assert list(lines["PASS"].get_ydata()) == [0, 1, 1, 2, 2]
+    assert list(lines["NOT YET (stuck)"].get_ydata()) == [0, 0, 1, 0, 1]
