@@ -103,7 +103,7 @@ def _java() -> Need:
     try:
         return Need("Java (diagrams)", READY, find_java())
     except DiagramToolMissing as err:
-        return Need("Java (diagrams)", NOTE, f"{str(err).splitlines()[0]} (diagrams then show as text)")
+        return Need("Java (diagrams)", NOTE, str(err))
 
 
 #: The room's column for this check: the instructor sees who is ready, and what the others miss.
