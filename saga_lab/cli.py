@@ -277,6 +277,12 @@ async def _room(args) -> int:
             "own servers). `saga-lab room` shows the table. Ctrl-C stops this worker; the room stays open.",
             flush=True,
         )
+        if info.address.startswith(("127.", "localhost")):
+            print(
+                f"{info.address} is reachable from this machine only: for learners on other laptops, run the room "
+                "on a server they can reach (docs/instructor.md, 'The room')",
+                flush=True,
+            )
         try:
             await run_room(client, args.name)
         except asyncio.CancelledError:
