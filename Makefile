@@ -8,6 +8,11 @@ BIN := $(VENV)/bin
 # `make lab` installs the package with its [lab] extra; `make test` adds [test].
 LAB_STAMP := $(VENV)/.installed-lab
 TEST_STAMP := $(VENV)/.installed-test
+# A wheelhouse (`make wheelhouse`: every pinned wheel, for every platform a room has) beside this Makefile makes
+# every install come from it alone, with nothing fetched from the network; without one, pip uses the package index.
+WHEELHOUSE := wheelhouse
+PIP_SOURCE = $(if $(wildcard $(WHEELHOUSE)/*.whl),--no-index --find-links $(WHEELHOUSE),)
+PIP_INSTALL = $(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_SOURCE) -c constraints.txt
 PYTEST_ARGS ?=
 # Test processes at once (pytest-xdist, one test file per process): the machine has 2 cores, but
 # most tests wait on Temporal's timers and retries. TEST_WORKERS=0 runs everything in one process.
@@ -15,12 +20,15 @@ TEST_WORKERS ?= 3
 PYTEST = PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
   --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-.PHONY: lab test test-quick venv server-stop bench clean help diagrams site notebooks
+.PHONY: lab test test-quick venv install server-start server-stop doctor wheelhouse bench clean help diagrams site notebooks
 
 help:
 	@echo "make lab    - install (first time), start the Temporal server, open JupyterLab on notebooks/"
 	@echo "make test   - install (first time) and run unit, integration and notebook (nbval) tests"
 	@echo "make test-quick - the same without the tests marked slow (browser, two-pass rerun, late work)"
+	@echo "make install - what make lab installs, without starting anything (from wheelhouse/ when there is one)"
+	@echo "make doctor - is this laptop ready for the workshop? one line per need"
+	@echo "make wheelhouse - every pinned wheel for every platform in wheelhouse/, for a room without Wi-Fi"
 	@echo "make bench  - print throughput and start-up numbers"
 	@echo "make diagrams - render diagrams/*.puml to diagrams/svg/ (local PlantUML jar, needs Java)"
 	@echo "make site   - a static HTML self-study site of every notebook and diagram in site/"
@@ -32,17 +40,35 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(LAB_STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[lab]'
+	$(PIP_INSTALL) -e '.[lab]'
 	@touch $(LAB_STAMP)
 
 $(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[lab,test]'
+	$(PIP_INSTALL) -e '.[lab,test]'
 	@touch $(LAB_STAMP) $(TEST_STAMP)
 
 venv: $(TEST_STAMP)
 
+# What `make lab` installs, without starting anything (a dev container's create step, a room's set-up morning).
+install: $(LAB_STAMP)
+
 lab: $(LAB_STAMP)
 	$(BIN)/saga-lab lab $(LAB_ARGS)
+
+server-start: $(LAB_STAMP)
+	$(BIN)/saga-lab server start
+
+# Is this laptop ready for the workshop? One line per need: ready, or what is missing and what to do.
+doctor: $(LAB_STAMP)
+	$(BIN)/saga-lab doctor
+
+# Every pinned wheel for Linux x86-64/arm64, macOS arm64/x86-64 and Windows, Python 3.11-3.13, in wheelhouse/
+# (git-ignored): copy the repository with it to a USB stick, and `make lab` installs from it offline.
+# PLATFORMS="linux-x86_64" PYTHONS="3.12" for fewer.
+PLATFORMS ?=
+PYTHONS ?=
+wheelhouse: $(LAB_STAMP)
+	$(BIN)/python tools/wheelhouse.py $(if $(PLATFORMS),--platform $(PLATFORMS)) $(if $(PYTHONS),--python $(PYTHONS))
 
 test: $(TEST_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

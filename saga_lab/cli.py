@@ -101,6 +101,28 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--run-id", metavar="ID", help="check an earlier run's orders again (default: a new run)")
     chaos.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
+    room = commands.add_parser(
+        "room",
+        help="a workshop room: every learner's exercise verdicts in one table (the instructor's view)",
+        epilog="learners report to the room on TEMPORAL_ADDRESS (one server for the room) or on "
+        "SAGA_LAB_ROOM=HOST:PORT (each learner on their own server)",
+    )
+    room.add_argument(
+        "action",
+        nargs="?",
+        choices=["show", "start", "close"],
+        default="show",
+        help="show the table (default); start the room and run its worker until Ctrl-C; close the room",
+    )
+    room.add_argument("--name", default="room", help="another room than the one learners report to (a rehearsal)")
+    room.add_argument("--watch", type=float, metavar="SECONDS", help="show: print the table again every SECONDS")
+    room.add_argument("--json", action="store_true", help="show: print the room's state as one JSON object")
+
+    commands.add_parser(
+        "doctor",
+        help="is this laptop ready for the workshop? one line per need (exit 1 when something is missing)",
+    )
+
     lab = commands.add_parser("lab", help="ensure the server and open JupyterLab on notebooks/ (what `make lab` runs)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
@@ -242,18 +264,97 @@ async def _chaos(args) -> int:
     return EXIT_OK if result.ok else EXIT_INCONSISTENT
 
 
+def _room_server(start: bool) -> server.ServerInfo:
+    from .room import room_server
+
+    if os.environ.get("SAGA_LAB_ROOM"):
+        return room_server()
+    return connection.ensure_server() if start else connection.current_server()
+
+
+async def _room(args) -> int:
+    from .notebook import Table
+    from .room import close_room, progress, run_room, stuck_rows, summary_line, table_rows
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", args.name):
+        raise UsageError(f"--name {args.name!r}: use 1 to 32 letters, digits, '_' or '-'")
+    if args.watch is not None and (args.action != "show" or args.watch < 1):
+        raise UsageError("--watch takes a number of seconds, 1 or more, and only with `saga-lab room` (show)")
+    info = _room_server(start=args.action == "start")
+    client = await connection.connect(info)
+    if args.action == "start":
+        print(
+            f"room {args.name!r} open on {info.address} (namespace {info.namespace}). Learners report here with "
+            f"TEMPORAL_ADDRESS={info.address} (this server for everyone) or SAGA_LAB_ROOM={info.address} (their "
+            "own servers). `saga-lab room` shows the table. Ctrl-C stops this worker; the room stays open.",
+            flush=True,
+        )
+        if info.address.startswith(("127.", "localhost")):
+            print(
+                f"{info.address} is reachable from this machine only: for learners on other laptops, run the room "
+                "on a server they can reach (docs/instructor.md, 'The room')",
+                flush=True,
+            )
+        try:
+            await run_room(client, args.name)
+        except asyncio.CancelledError:
+            pass
+        return EXIT_OK
+    if args.action == "close":
+        state = await close_room(client, args.name)
+        print(f"closed: {summary_line(state)}")
+        return EXIT_OK
+    while True:
+        state = await progress(client, args.name)
+        if args.json:
+            print(json.dumps(asdict(state)), flush=True)
+        else:
+            if args.watch:
+                print("\033[H\033[2J", end="")  # a terminal's clear screen
+            print(f"{summary_line(state)}, on {info.address}\n")
+            print(Table(table_rows(state)) if state.learners else "no verdict yet")
+            if state.learners:
+                print("(- not tried)\n")
+                print(Table(stuck_rows(state)))
+            sys.stdout.flush()
+        if not args.watch:
+            return EXIT_OK
+        await asyncio.sleep(args.watch)
+
+
+def _doctor(args) -> int:
+    from .doctor import check, ready
+
+    needs = check()
+    for need in needs:
+        print(need.line())
+    print("ready for the workshop" if ready(needs) else "NOT READY: fix the MISSING lines above, then run this again")
+    return EXIT_OK if ready(needs) else 1
+
+
+#: A room-ready JupyterLab: it opens 00 (the file browser on notebooks/), and asks nothing on first start:
+#: no news feed, no update check (jupyterlab-settings/overrides.json says the same to its settings).
+LAB_SETTINGS = (
+    "--LabApp.default_url=/lab/tree/00_setup.ipynb",
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+)
+
+
 def _lab(args) -> int:
     info = connection.ensure_server()
     print(f"Temporal server: {info.address} (namespace {info.namespace})")
     print(f"Temporal Web UI: {info.ui_url or 'set TEMPORAL_UI_URL to show it here'}")
-    notebooks = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     command = [
         sys.executable,
         "-m",
         "jupyterlab",
         "--ip=127.0.0.1",
         f"--port={args.port}",
-        f"--ServerApp.root_dir={notebooks}",
+        f"--ServerApp.root_dir={os.path.join(repo, 'notebooks')}",
+        *LAB_SETTINGS,
+        f"--LabApp.app_settings_dir={os.path.join(repo, 'jupyterlab-settings')}",
     ]
     if args.no_browser:
         command.append("--no-browser")
@@ -273,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
             return _server(args)
         if args.command == "lab":
             return _lab(args)
-        handler = {"place": _place, "show": _show, "worker": _worker, "chaos": _chaos}[args.command]
+        if args.command == "doctor":
+            return _doctor(args)
+        handler = {"place": _place, "show": _show, "worker": _worker, "chaos": _chaos, "room": _room}[args.command]
         return asyncio.run(handler(args))
     except (UsageError, server.SettingsError, connection.LearnerNameError) as err:
         print(f"saga-lab: {err}", file=sys.stderr)

@@ -4,7 +4,8 @@
   their own colors, retries and failures visible), from its event history.
 - :func:`outcome_counts`: how many sagas ended COMPLETED / COMPENSATED / FAILED per
   fault point, for the chaos notebooks.
-- :func:`latency_histogram`: how long sagas took, with the median and 95th percentile.
+- :func:`latency_histogram`: how long sagas took, with the median and 95th percentile;
+- :func:`room_progress`: a workshop room's exercises passed and stuck over time.
 
 Each returns a ``matplotlib.figure.Figure`` and leaves no figure open in pyplot, so a
 notebook cell that ends with the call shows the chart exactly once, and a script can
@@ -280,4 +281,30 @@ def latency_histogram(
     if everything:
         ax.legend(fontsize=8, frameon=False)
     ax.yaxis.get_major_locator().set_params(integer=True)
+    return fig
+
+
+# ------------------------------------------------------------------ a workshop room over time
+
+
+def room_progress(state: Any, title: str | None = None) -> Figure:
+    """A room's progress: how many (learner, exercise) pairs stand at PASS and at NOT YET, minute by minute.
+
+    ``state`` is a :class:`~saga_lab.workflows.room.RoomState` (the room's ``progress`` query); its
+    ``changes`` say when each learner's verdict on an exercise changed.
+    """
+    title = title or f"Room {state.name!r}: exercises passed and stuck"
+    fig, ax = _figure(title, "minutes since the room opened", "learners x exercises")
+    standing: dict[tuple[str, str], bool] = {}
+    times, passed, stuck = [0.0], [0], [0]
+    for change in sorted(state.changes, key=lambda c: c.at):
+        standing[(change.learner, change.exercise)] = change.passed
+        times.append(max(0.0, (change.at - state.opened_at) / 60))
+        passed.append(sum(standing.values()))
+        stuck.append(len(standing) - passed[-1])
+    ax.step(times, passed, where="post", color=COLORS[COMPLETED], linewidth=2, label="PASS")
+    ax.step(times, stuck, where="post", color=COLORS["failure"], linewidth=2, label="NOT YET (stuck)")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="upper left", frameon=False)
     return fig

@@ -1,15 +1,14 @@
-"""A room of learners on one server, wherever their notebooks run.
+"""The room: learners' verdicts in one table for the instructor, on a real Temporal server.
 
-* **Names**: on JupyterHub, Binder, Codespaces and devcontainers every learner's OS user is the same
-  (``jovyan``, ``vscode``, ``codespace``, ``root``). JupyterHub's and Codespaces' own user names
-  (``JUPYTERHUB_USER``, ``GITHUB_USER``) are taken when set; otherwise such a generic OS user gets the
-  host name after it, which is one per container, pod or VM: two learners never share a name, and
-  nobody is stopped to set one. ``SAGA_LAB_LEARNER`` wins over all. The OS user name is set through
-  ``LOGNAME``, the first place Python's ``getpass.getuser()`` looks.
-* **Names in front**: ``task_queue`` and ``workflow_id`` put the learner's name, then a run's own part
-  or the notebook's scope, in front.
-* **``saga-lab chaos`` from a shell** takes task queues of its own (``chaos/...``), so the workers of
-  a notebook open beside it (same learner, same server) never take its tasks.
+* **Three learners on one server**, one of them stuck: each learner's verdicts go through
+  ``saga_lab.verdicts.record`` in a process of their own (``SAGA_LAB_LEARNER``, ``TEMPORAL_ADDRESS``),
+  the room runs in ``saga-lab room start`` (a process), and ``saga-lab room`` prints the table. The
+  room's worker is then SIGKILLed; a verdict sent meanwhile is kept, and once the worker is started
+  again the table shows it.
+* **Continue-as-new keeps the state**: a room that continues every 5 verdicts, sent 12, knows all 12,
+  and its history replays.
+* **A learner without a room** sees no difference: no address set, no room on the server, or no server
+  at all: ``record`` returns within a moment and prints nothing.
 """
 
 from __future__ import annotations
@@ -17,166 +16,316 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
+import signal
 import subprocess
-from contextlib import closing
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
+from temporalio.worker import Replayer
 
-from saga_lab import connection, history
-from saga_lab.notebook import Lab
-from saga_lab.worker import BackgroundWorkers
+from saga_lab import room, server
+from saga_lab.workflows.room import Attempt, Change, RoomState, RoomWorkflow
 
 try:  # tests/ may or may not become a package
-    from .helpers import dev_server, saga_lab_command
+    from .helpers import saga_lab_command, wait_gone
 except ImportError:
-    from helpers import dev_server, saga_lab_command
+    from helpers import saga_lab_command, wait_gone
 
 SAGA_LAB = saga_lab_command()
-NAME_SETTINGS = ("SAGA_LAB_LEARNER", "JUPYTERHUB_USER", "CODESPACES", "GITHUB_USER", "LOGNAME", "USER")
+#: Each learner's check runs in a process of its own, as in a notebook kernel: one verdict per argument.
+#: It leaves with ``os._exit``, as the ``saga-lab`` command does: a process that used a temporalio client can
+#: crash in interpreter shutdown (temporalio sdk-python#300; measured here: 1 exit in 12 with or without the room).
+RECORD = textwrap.dedent("""
+    import os, sys
+    from saga_lab import verdicts
+    for spec in sys.argv[1:]:
+        exercise, word, message = spec.split("|")
+        verdicts.record(exercise, word == "PASS", message)
+    sys.stdout.flush()
+    os._exit(0)
+""")
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory) -> str:
-    with dev_server(tmp_path_factory.mktemp("room")) as address:
-        yield address
-
-
-@pytest.fixture
-def no_names(monkeypatch):
-    for name in NAME_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-def cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(SAGA_LAB), *args], capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL
+def room_server(tmp_path_factory) -> Iterator[server.ServerInfo]:
+    """A Temporal dev server of this module's own, which every learner reaches by ``TEMPORAL_ADDRESS``."""
+    settings = server.ServerSettings(
+        home=tmp_path_factory.mktemp("room-server"), port=server.free_port(), ui_port=server.free_port()
     )
+    info = server.start(settings)
+    try:
+        yield info
+    finally:
+        server.stop(settings)
 
 
-def learner_env(address: str | None, home: Path, **names: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", *NAME_SETTINGS))}
-    env.update(SAGA_LAB_HOME=str(home), **names)
-    if address:
-        env["TEMPORAL_ADDRESS"] = address
+def env_for(info: server.ServerInfo, home: Path, learner: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "SAGA_LAB_"))}
+    env.update(TEMPORAL_ADDRESS=info.address, SAGA_LAB_HOME=str(home), PYTHONHASHSEED="0")
+    if learner:
+        env["SAGA_LAB_LEARNER"] = learner
     return env
 
 
-def workflow_ids(address: str) -> list[str]:
-    from saga_lab import server
-
-    command = [str(server.temporal_cli_path()), "workflow", "list", "--address", address, "--output", "json"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
-    return sorted(run["execution"]["workflowId"] for run in json.loads(done.stdout or "[]"))
-
-
-# ---------------------------------------------------------------- which name
-
-HOST = connection.with_host("x").removeprefix("x-")  # this machine's host name, as a name
+def record(env: dict[str, str], *verdicts: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-c", RECORD, *verdicts], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done
 
 
-@pytest.mark.parametrize(
-    "names, expected",
-    [
-        ({"SAGA_LAB_LEARNER": "Ada", "JUPYTERHUB_USER": "grace", "LOGNAME": "jovyan"}, "ada"),
-        ({"JUPYTERHUB_USER": "grace.hopper@navy.mil", "LOGNAME": "jovyan"}, "grace-hopper-navy-mil"),
-        ({"CODESPACES": "true", "GITHUB_USER": "octocat", "LOGNAME": "codespace"}, "octocat"),
-        ({"LOGNAME": "margaret"}, "margaret"),
-        ({"LOGNAME": "jovyan", "GITHUB_USER": "octocat"}, f"jovyan-{HOST}"),  # outside a Codespace: not a name
-        ({"LOGNAME": "vscode"}, f"vscode-{HOST}"),
-        ({"LOGNAME": "root"}, f"root-{HOST}"),
-    ],
-    ids=["SAGA_LAB_LEARNER first", "JupyterHub", "Codespaces", "a personal user", "jovyan", "vscode", "root"],
-)
-def test_the_learner_name_comes_from_the_place_that_knows_the_person(no_names, names, expected):
-    for name, value in names.items():
-        no_names.setenv(name, value)
-    assert connection.learner() == expected
+def saga_lab(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(SAGA_LAB), *args], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
 
 
-def test_a_generic_user_on_two_hosts_is_two_names():
-    pods = ["jupyter-ada", "jupyter-bob", "codespaces-5f2b1a", "3f2a9c1b7e5d", "binder-examples-requirements-8a1b2c"]
-    names = [connection.with_host("jovyan", pod) for pod in pods]
-    assert names[:4] == ["jovyan-jupyter-ada", "jovyan-jupyter-bob", "jovyan-codespaces-5f2b1a", "jovyan-3f2a9c1b7e5d"]
-    long_twin = connection.with_host("jovyan", "binder-examples-requirements-9f9f9f")  # same start, other end
-    assert len({*names, long_twin}) == 6 and all(len(n) <= 32 for n in [*names, long_twin])
+def start_room(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``saga-lab room start`` as the instructor runs it; returns once it said the room is open."""
+    sink = log.open("a")
+    process = subprocess.Popen(
+        [str(SAGA_LAB), "room", "start"],
+        env=env,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    sink.close()
+    deadline = time.monotonic() + 30
+    while "open on" not in log.read_text():
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    return process
 
 
-def test_on_a_shared_server_a_generic_user_needs_to_set_nothing(shared_server, tmp_path):
-    placed = cli("place", "ORD-R", "--amount", "100", env=learner_env(shared_server, tmp_path, LOGNAME="jovyan"))
-    assert json.loads(placed.stdout)["status"] == "COMPLETED", placed.stderr
-    hub = learner_env(shared_server, tmp_path, LOGNAME="jovyan", JUPYTERHUB_USER="grace")
-    placed = cli("place", "ORD-R", "--amount", "100", env=hub)
-    assert json.loads(placed.stdout)["status"] == "COMPLETED", placed.stderr
-    assert workflow_ids(shared_server) == sorted([f"jovyan-{HOST}/ORD-R", "grace/ORD-R"])
-
-    bad = cli("place", "ORD-B", "--amount", "100", env={**hub, "SAGA_LAB_LEARNER": "ada lovelace"})
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "SAGA_LAB_LEARNER" in bad.stderr, bad.stderr
-    assert workflow_ids(shared_server) == sorted([f"jovyan-{HOST}/ORD-R", "grace/ORD-R"])  # nothing started
+def kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    assert wait_gone(process.pid)
 
 
-def test_on_your_own_server_nothing_is_put_in_front(session_server):
-    env = learner_env(None, Path(os.environ["SAGA_LAB_HOME"]), LOGNAME="jovyan")
-    order_id = f"ORD-OWN-{os.getpid()}"
-    placed = cli("place", order_id, "--amount", "100", env=env)
-    assert placed.returncode == 0 and json.loads(placed.stdout)["status"] == "COMPLETED", placed.stderr
-    assert order_id in workflow_ids(session_server.address)
+def show(env: dict[str, str]) -> dict:
+    done = saga_lab("room", "--json", env=env)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return json.loads(done.stdout)
 
 
-# ---------------------------------------------------------------- names in front
+def words(state: dict) -> dict[str, dict[str, str]]:
+    return {
+        learner: {exercise: "PASS" if a["passed"] else "NOT YET" for exercise, a in tried.items()}
+        for learner, tried in state["learners"].items()
+    }
 
 
-async def test_names_carry_the_learner_then_a_run_or_the_scope(shared_server, session_server, monkeypatch):
+# ---------------------------------------------------------------- three learners, one stuck
+
+
+@pytest.mark.slow
+def test_three_learners_one_stuck_and_the_room_outlives_its_worker(room_server, tmp_path):
+    instructor = env_for(room_server, tmp_path / "instructor")
+    learners = {name: env_for(room_server, tmp_path / name, name) for name in ("ada", "bob", "cyd")}
+    log = tmp_path / "room.log"
+    worker = start_room(instructor, log)
+    try:
+        record(learners["ada"], "e01|PASS|PASS: the greeting is right", "e02|PASS|PASS: one charge per key")
+        record(
+            learners["bob"],
+            "e01|NOT YET|NOT YET: the workflow never called an activity",
+            "e01|PASS|PASS: the greeting is right",
+            "e02|PASS|PASS: one charge per key",
+        )
+        stuck = "NOT YET: charge ran 3 attempts with 3 different idempotency keys\nsecond line never travels"
+        record(learners["cyd"], "e01|PASS|PASS: the greeting is right", f"e02|NOT YET|{stuck}", f"e02|NOT YET|{stuck}")
+
+        table = saga_lab("room", env=instructor)
+        assert table.returncode == 0, table.stderr
+        print(table.stdout)  # the room table of this test (pytest -s shows it)
+        lines = table.stdout.splitlines()
+        assert lines[0].startswith("room 'room': 3 learner(s), 8 verdict(s), 1 stuck"), lines[0]
+        rows = {
+            line.split()[0]: line.split(maxsplit=1)[1] for line in lines if line.startswith(("ada ", "bob ", "cyd "))
+        }
+        assert rows == {"ada": "PASS  PASS", "bob": "PASS  PASS", "cyd": "PASS  NOT YET"}, table.stdout
+        e02 = next(line for line in lines if line.startswith("e02 "))
+        assert "1 x charge ran 3 attempts with 3 different idempotency keys" in e02 and e02.endswith("cyd"), e02
+        assert "second line" not in table.stdout  # only the first line travels
+
+        state = show(instructor)
+        assert state["learners"]["cyd"]["e02"]["tries"] == 2 and state["learners"]["bob"]["e01"]["tries"] == 2
+        assert [(c["learner"], c["exercise"], c["passed"]) for c in state["changes"]][2:4] == [
+            ("bob", "e01", False),
+            ("bob", "e01", True),
+        ]
+
+        kill(worker)  # the room's worker dies; the room (the workflow) does not
+        record(learners["cyd"], "e02|PASS|PASS: one charge per key")  # accepted by the server meanwhile
+        missing = saga_lab("room", env=instructor)
+        assert missing.returncode == 1 and missing.stderr.count("\n") == 1, missing.stderr
+        assert "worker is not running" in missing.stderr and "saga-lab room start" in missing.stderr
+
+        worker = start_room(instructor, log)  # a new worker replays the room's history
+        state = show(instructor)
+        assert words(state) == {
+            "ada": {"e01": "PASS", "e02": "PASS"},
+            "bob": {"e01": "PASS", "e02": "PASS"},
+            "cyd": {"e01": "PASS", "e02": "PASS"},
+        }
+        assert state["verdicts"] == 9
+        closed = saga_lab("room", "close", env=instructor)
+        assert closed.stdout.startswith("closed: room 'room': 3 learner(s), 9 verdict(s), 0 stuck"), closed.stderr
+    finally:
+        kill(worker)
+    assert "Traceback" not in log.read_text()
+
+
+# ---------------------------------------------------------------- continue-as-new
+
+
+async def test_continue_as_new_keeps_the_state_and_the_history_replays(room_server):
+    client = await Client.connect(room_server.address)
+    name = f"can-{os.getpid()}"
+    async with room.room_worker(client):
+        handle = await room.open_room(client, name, continue_every=5)
+        for i in range(12):
+            learner = f"learner{i % 3}"
+            await handle.signal(RoomWorkflow.verdict, room.Verdict(learner, f"e0{i % 4}", i % 2 == 0, f"try {i}", i))
+        deadline = time.monotonic() + 30
+        while (state := await room.progress(client, name)).verdicts < 12:
+            assert time.monotonic() < deadline, state
+            await asyncio.sleep(0.1)
+        # It continued as new at least once (after 5 verdicts, or more when signals came in one batch).
+        assert state.runs >= 1, state
+        assert sorted(state.learners) == ["learner0", "learner1", "learner2"]
+        assert sum(a.tries for tried in state.learners.values() for a in tried.values()) == 12
+        assert state.learners["learner2"]["e03"] == Attempt(False, "try 11", 11, 1)
+        closed = await room.close_room(client, name)
+    assert closed.verdicts == 12 and closed.runs == state.runs and closed.learners == state.learners
+    histories, run_id = [], handle.first_execution_run_id or handle.result_run_id
+    while run_id:  # the chain of runs: each ends by naming the next
+        history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    assert len(histories) == state.runs + 1
+    assert max(len(h.events) for h in histories) < 60, [len(h.events) for h in histories]  # each run stays small
+    for history in histories:
+        await Replayer(workflows=[RoomWorkflow]).replay_workflow(history)
+
+
+# ---------------------------------------------------------------- a learner without a room
+
+
+def test_a_learner_without_a_room_sees_no_difference(room_server, tmp_path):
+    script = textwrap.dedent("""
+        import os, time
+        from saga_lab import verdicts
+        began = time.monotonic()
+        verdicts.record("e01", False, "NOT YET: the workflow never called an activity")
+        print(f"{time.monotonic() - began:.3f}", flush=True)
+        os._exit(0)
+    """)
+    own = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "SAGA_LAB_ROOM"))}
+    nobody = f"127.0.0.1:{server.free_port()}"
+    cases = {
+        "own server": own,  # a learner's own embedded server: nothing is looked up at all
+        "no room on the shared server": env_for(room_server, tmp_path / "ada", "ada"),
+        "nothing listens": {**own, "SAGA_LAB_ROOM": nobody},
+    }
+    for case, env in cases.items():
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stderr == "", (case, done.stderr)
+        seconds = float(done.stdout)  # the only output: the time the call took
+        limit = 0.005 if case == "own server" else room.REPORT_WAIT_S + 0.5
+        assert seconds < limit, (case, seconds)
+
+
+async def test_report_verdict_says_whether_it_arrived(room_server, monkeypatch):
+    monkeypatch.delenv("SAGA_LAB_ROOM", raising=False)
+    monkeypatch.delenv("TEMPORAL_ADDRESS", raising=False)
     monkeypatch.setenv("SAGA_LAB_LEARNER", "ada")
-    monkeypatch.delenv(connection.SCOPE_ENV, raising=False)
-    shared = await connection.connect(connection.ServerInfo(shared_server, "default", None, False))
-    own = await connection.connect(session_server)
-    assert connection.task_queue(shared, "payment") == "ada/payment-task-queue"
-    assert connection.task_queue(own, "payment") == "payment-task-queue"
-    assert connection.workflow_id(shared, "ORD-1") == "ada/ORD-1"
-    assert connection.workflow_id(own, "ORD-1") == "ORD-1"
-    room = connection.ServerInfo(shared_server, "default", None, False)
-    assert "your runs under ada/" in repr(Lab(room, shared, None))
-    assert "your runs" not in repr(Lab(session_server, own, None))  # what a learner's first cell prints
-    monkeypatch.setenv(connection.SCOPE_ENV, "nb08")
-    assert connection.task_queue(shared, "workflow", run="ex11-3f2a9c") == "ada/ex11-3f2a9c/order-saga-task-queue"
-    assert connection.task_queue(shared, "payment") == "ada/nb08/payment-task-queue"
-    assert connection.task_queue(shared, "nb01-queue-3f2a9c") == "ada/nb01-queue-3f2a9c"  # fresh: needs no scope
-    assert connection.workflow_id(shared, "ORD-1") == "ada/ORD-1"  # an id never carries the scope
-    for bad in ("", "ada/queue", "a queue"):
-        with pytest.raises(ValueError, match="neither a service"):
-            connection.task_queue(shared, bad)
+    assert room.report_verdict("e01", True, "x") is False  # no room address: nothing sent
+    monkeypatch.setenv("SAGA_LAB_ROOM", room_server.address)  # the room's server, not the learner's
+    assert room.report_verdict("e01", True, "x") is False  # no room on that server
+    client = await Client.connect(room_server.address)
+    async with room.room_worker(client):
+        await room.open_room(client)
+        # A check runs in the notebook's event loop: the report must not need it (it runs in a thread of its own).
+        assert room.report_verdict("e03", False, "NOT YET: no undo was scheduled\nmore") is True
+        state = await room.close_room(client)
+    assert state.learners == {"ada": {"e03": Attempt(False, "no undo was scheduled", state.learners["ada"]["e03"].at)}}
 
 
-# ---------------------------------------------------------------- chaos from a shell
+def test_the_room_commands_say_what_is_wrong_in_one_line(room_server, tmp_path):
+    env = env_for(room_server, tmp_path / "instructor")
+    cases = [
+        (["room", "--name", "nope"], 1, "no room 'nope'"),
+        (["room", "close", "--name", "nope"], 1, "no room 'nope' is open"),
+        (["room", "--name", "a b"], 2, "--name 'a b'"),
+        (["room", "start", "--watch", "5"], 2, "--watch"),
+    ]
+    for argv, code, words in cases:
+        done = saga_lab(*argv, env=env)
+        assert (done.returncode, done.stdout) == (code, ""), (argv, done.stdout, done.stderr)
+        assert done.stderr.count("\n") == 1 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
-def _charges(home: Path) -> int:
-    with closing(sqlite3.connect(home / "payment.db")) as db:
-        return db.execute("SELECT COUNT(*) FROM ledger").fetchone()[0]
+# ---------------------------------------------------------------- what the instructor reads (pure)
 
 
-async def test_chaos_from_a_shell_never_meets_an_open_notebooks_workers(session_server, tmp_path, monkeypatch):
-    """A notebook's workers (this test's, unscoped, on the same server and learner) poll all through a chaos run."""
-    monkeypatch.delenv(connection.SCOPE_ENV, raising=False)
-    client = await connection.connect(session_server)
-    notebook_home = tmp_path / "notebook"
-    async with BackgroundWorkers(client, home=notebook_home):
-        env = {k: v for k, v in os.environ.items() if k != connection.SCOPE_ENV}
-        proc = await asyncio.create_subprocess_exec(
-            str(SAGA_LAB), "chaos", "--sagas", "3", "--fault-rate", "0", "--seed", "7", "--json",
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        out, err = await asyncio.wait_for(proc.communicate(), timeout=300)
-    assert proc.returncode == 0, err.decode()
-    summary = json.loads(out)
-    assert summary["status"]["COMPLETED"] == 3, summary
-    assert _charges(notebook_home) == 0  # the notebook's payment worker charged nothing of the chaos run
+def test_the_tables_from_a_state():
+    state = RoomState(
+        name="room",
+        learners={
+            "ada": {"e01": Attempt(True, "", 1.0), "e02": Attempt(False, "charge ran twice", 2.0, 3)},
+            "bob": {"e01": Attempt(False, "no activity", 1.5)},
+            "cyd": {"e02": Attempt(False, "charge ran twice", 3.0)},
+        },
+        changes=[Change(1.0, "ada", "e01", True)],
+        verdicts=6,
+    )
+    assert room.table_rows(state) == [
+        {"learner": "ada", "e01": "PASS", "e02": "NOT YET"},
+        {"learner": "bob", "e01": "NOT YET", "e02": "-"},
+        {"learner": "cyd", "e01": "-", "e02": "NOT YET"},
+    ]
+    assert room.stuck_rows(state) == [
+        {"exercise": "e01", "PASS": 1, "NOT YET": 1, "not tried": 1, "stuck on": "1 x no activity", "who": "bob"},
+        {
+            "exercise": "e02",
+            "PASS": 0,
+            "NOT YET": 2,
+            "not tried": 1,
+            "stuck on": "2 x charge ran twice",
+            "who": "ada, cyd",
+        },
+    ]
+    assert room.summary_line(state).startswith("room 'room': 3 learner(s), 6 verdict(s), 3 stuck")
+    assert room.first_line("NOT YET: a\nb") == "a" and room.first_line("PASS: ok") == "ok" and room.first_line("") == ""
 
-    run = await history.fetch(client, f"{summary['order_id_prefix']}0")
-    queues = {event.task_queue for event in history.events(run) if event.task_queue}
-    assert queues == {"chaos/order-saga-task-queue", "chaos/payment-task-queue", "chaos/order-task-queue"} | {
-        "chaos/shipping-task-queue"
-    }, queues
+
+def test_the_chart_counts_what_stands_at_pass_and_at_not_yet():
+    from saga_lab import plots
+
+    state = RoomState(
+        name="room",
+        opened_at=1000.0,
+        changes=[
+            Change(1060.0, "ada", "e01", False),
+            Change(1120.0, "ada", "e01", True),  # the same pair moves from NOT YET to PASS
+            Change(1180.0, "bob", "e01", False),
+            Change(990.0, "cyd", "e02", True),  # a learner's clock a little behind: drawn at minute 0
+        ],
+    )
+    ax = plots.room_progress(state).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["PASS"].get_xdata()) == [0.0, 0.0, 1.0, 2.0, 3.0]
+    assert list(lines["PASS"].get_ydata()) == [0, 1, 1, 2, 2]
+    assert list(lines["NOT YET (stuck)"].get_ydata()) == [0, 0, 1, 0, 1]

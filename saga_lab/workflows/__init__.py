@@ -3,7 +3,9 @@
 - :class:`HelloWorkflow`: one activity, the first workflow of the workshop;
 - :class:`NaiveOrderWorkflow`: payment -> order -> shipping with retries and no undo;
 - :class:`OrderSagaWorkflow`: the same steps as a saga: what was done is undone when a
-  later step fails, the order is cancelled or its deadline passes.
+  later step fails, the order is cancelled or its deadline passes;
+- :class:`RoomWorkflow`: a workshop room (an entity workflow: signals, a query, continue-as-new),
+  run by the instructor's own worker, not by a learner's.
 
 They live in a package (not in a notebook cell) because the worker's sandbox
 re-imports a workflow's module from its file, and a kernel's ``__main__`` has none.
@@ -26,6 +28,7 @@ from .hello import HelloWorkflow
 from .naive import NaiveOrderWorkflow
 from .order_saga import OrderCancelledByCustomer, OrderSagaWorkflow
 from .policies import COMPENSATION_RETRY, FAILED_STEP, ORDER_STATUS, STEP_RETRY, STEP_TIMEOUT, is_business_failure
+from .room import RoomWorkflow
 
 #: Every workflow a ``workflow`` worker runs.
 WORKFLOWS = [OrderSagaWorkflow, NaiveOrderWorkflow, HelloWorkflow]
@@ -49,5 +52,6 @@ __all__ = [
     "OrderResult",
     "OrderSagaWorkflow",
     "Progress",
+    "RoomWorkflow",
     "is_business_failure",
 ]
