@@ -15,7 +15,8 @@ Layers, lowest first (a module imports only from layers below it):
 - ``worker``, ``supervisor``: workers in a kernel, in processes, restarted when killed;
 - ``checkout``: placing an order and reading it back across Temporal and the services;
 - ``notebook``: ``Lab`` and display helpers (the tables the chaos report prints too);
-- ``history``, ``diagrams`` (``plantuml``), ``plots``: evidence from a run's event history;
+- ``history``, ``diagrams`` (``plantuml``, ``sequence_view``), ``plots``: evidence from a run's event history;
+- ``playground``: a widget to pick faults per step, run a saga and watch it unfold;
 - ``chaos``: many sagas under faults and kills, and the invariant checker;
 - ``cli``: the ``saga-lab`` command.
 
