@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 #: Every order of the series is 49.99.
 AMOUNT = 4999
 NO_FAULT = "none"
+NO_CANCEL = "none"
 #: A picker's first value when its kind is chosen: attempts, or seconds for ``slow``.
 DEFAULT_N = {"transient": 2.0, "timeout": 1.0, SLOW: 1.5, LATE: 5.0}
 CRASH_LEFT_OUT = (
@@ -235,7 +236,7 @@ def _rows_html(rows: dict, late_rows: dict | None = None, live: bool = False) ->
     )
     body += "</tr>"
     return (
-        "<table class='saga-rows' style='border-collapse:collapse;font-size:13px'>"
+        "<table class='saga-rows' style='border-collapse:collapse;font-size:13px;line-height:1.35'>"
         f"<thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
@@ -261,10 +262,10 @@ def _end_html(run: PlaygroundRun) -> str:
         "<div class='saga-end' "
         + " ".join(f"data-{key}='{html.escape(str(value))}'" for key, value in data.items())
         + " style='margin:4px 0 8px 0'>"
-        f"<div style='font-size:22px;font-weight:700;color:{color}'>{html.escape(status)}</div>"
-        f"<div style='font-size:13px'>Temporal run: <b>{html.escape(str(run.run_status))}</b> · the three databases "
-        f"agree: <b>{html.escape(str(agree))}</b>{link}</div>"
-        + "".join(f"<div style='font-size:12px;color:#444'>{html.escape(d)}</div>" for d in details)
+        f"<div style='font-size:22px;font-weight:700;line-height:1.3;color:{color}'>{html.escape(status)}</div>"
+        f"<div style='font-size:13px;line-height:1.35'>Temporal run: <b>{html.escape(str(run.run_status))}</b>"
+        f" · the three databases agree: <b>{html.escape(str(agree))}</b>{link}</div>"
+        + "".join(f"<div style='font-size:12px;color:#444;line-height:1.35'>{html.escape(d)}</div>" for d in details)
         + "</div>"
     )
 
@@ -295,10 +296,18 @@ def _runs_html(runs: list[PlaygroundRun]) -> str:
         ]
         rows += "<tr>" + "".join(f"<td style='{cells}'>{v}</td>" for v in values) + "</tr>"
     return (
-        "<table class='saga-runs' style='border-collapse:collapse;font-size:12px'>"
+        "<table class='saga-runs' style='border-collapse:collapse;font-size:12px;line-height:1.35'>"
         f"<caption style='text-align:left;font-weight:600'>Your runs</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
+
+
+_SVG_SIZE = re.compile(r"(<svg\b[^>]*?style=\")width:[\d.]+px;height:[\d.]+px;")
+
+
+def fit(svg: str) -> str:
+    """PlantUML's SVG scaled down to the width it is given (its own style fixes its size in pixels)."""
+    return _SVG_SIZE.sub(r"\1max-width:100%;height:auto;", svg[svg.find("<svg") :], count=1)
 
 
 def _picture_html(svg: str, drawn_by: str) -> str:
@@ -309,7 +318,7 @@ def _picture_html(svg: str, drawn_by: str) -> str:
     }[drawn_by]
     return (
         f"<div class='saga-diagram' data-drawn-by='{drawn_by}' style='overflow:auto;max-width:100%'>{svg}"
-        f"<div style='font-size:11px;color:#777'>{caption}</div></div>"
+        f"<div style='font-size:11px;color:#777;line-height:1.35'>{caption}</div></div>"
     )
 
 
@@ -439,9 +448,10 @@ class Playground:
             kind.observe(lambda change, s=step: self._kind_changed(s, change["new"]), names="value")
             self.kinds[step], self.amounts[step], self.units[step] = kind, amount, unit
             rows.append(widgets.HBox([kind, amount, unit]))
-        rows.append(widgets.HTML(f"<div style='font-size:11px;color:#666;max-width:420px'>{CRASH_LEFT_OUT}.</div>"))
+        small = "font-size:11px;color:#666;max-width:420px;line-height:1.35"
+        rows.append(widgets.HTML(f"<div style='{small}'>{CRASH_LEFT_OUT}.</div>"))
 
-        wide = widgets.Layout(width="330px")
+        wide = widgets.Layout(width="380px")
         self.parallel = widgets.Checkbox(value=False, description="parallel compensation", indent=False)
         self.hold = widgets.BoundedFloatText(
             value=0, min=0, max=MAX_WAIT_S, step=1, description="hold (s)", style=label, layout=wide
@@ -449,8 +459,8 @@ class Playground:
         self.deadline = widgets.BoundedFloatText(
             value=0, min=0, max=MAX_WAIT_S, step=1, description="deadline (s)", style=label, layout=wide
         )
-        moments = [("no cancel", None), ("during the hold", "hold")] + [(f"during {s}", s) for s in ACTIONS]
-        self.cancel = widgets.Dropdown(options=moments, value=None, description="cancel", style=label, layout=wide)
+        moments = [("no cancel", NO_CANCEL), ("during the hold", "hold")] + [(f"during {s}", s) for s in ACTIONS]
+        self.cancel = widgets.Dropdown(options=moments, value=NO_CANCEL, description="cancel", style=label, layout=wide)
         self.cancel_by = widgets.Dropdown(
             options=[(words, key) for key, words in CANCEL_BY.items()],
             value="customer",
@@ -467,24 +477,27 @@ class Playground:
         ):
             control.add_class(f"saga-playground-{name}")
         options = widgets.VBox(
-            [
+            layout=widgets.Layout(margin="0 0 0 24px"),
+            children=[
                 widgets.HTML("<b>The saga's options</b> (0 s: none)"),
                 self.parallel,
                 self.hold,
                 self.deadline,
                 self.cancel,
                 self.cancel_by,
-            ]
+            ],
         )
 
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.run_button.add_class("saga-playground-run")
         self.run_button.on_click(self._clicked)
-        self.status = widgets.HTML(self._status_text("Pick faults and options, then press Run."))
+        self.status = widgets.HTML(
+            self._status_text("Pick faults and options, then press Run."), layout=widgets.Layout(margin="0 0 0 12px")
+        )
         self.status.add_class("saga-playground-status")
         self.view = widgets.HTML("", layout=widgets.Layout(flex="3 1 560px", min_width="0"))
         self.view.add_class("saga-playground-view")
-        self.state = widgets.HTML("", layout=widgets.Layout(flex="2 1 300px"))
+        self.state = widgets.HTML("", layout=widgets.Layout(flex="2 1 300px", margin="0 0 0 16px"))
         self.state.add_class("saga-playground-state")
         self.runs_view = widgets.HTML(_runs_html(self.runs))
         self.runs_view.add_class("saga-playground-runs")
@@ -495,9 +508,9 @@ class Playground:
         self.widget = widgets.VBox(
             [
                 widgets.HTML(title),
-                widgets.HBox([widgets.VBox(rows), options], layout=widgets.Layout(flex_flow="row wrap", gap="24px")),
-                widgets.HBox([self.run_button, self.status], layout=widgets.Layout(align_items="center", gap="12px")),
-                widgets.HBox([self.view, self.state], layout=widgets.Layout(flex_flow="row wrap", gap="16px")),
+                widgets.HBox([widgets.VBox(rows), options], layout=widgets.Layout(flex_flow="row wrap")),
+                widgets.HBox([self.run_button, self.status], layout=widgets.Layout(align_items="center")),
+                widgets.HBox([self.view, self.state], layout=widgets.Layout(flex_flow="row wrap")),
                 self.runs_view,
             ]
         )
@@ -529,7 +542,7 @@ class Playground:
             hold_seconds=float(self.hold.value),
             deadline_seconds=float(self.deadline.value),
             parallel_compensation=bool(self.parallel.value),
-            cancel_during=self.cancel.value,
+            cancel_during=None if self.cancel.value == NO_CANCEL else self.cancel.value,
             cancel_by=self.cancel_by.value,
         )
 
@@ -543,7 +556,7 @@ class Playground:
         self.hold.value = setup.hold_seconds
         self.deadline.value = setup.deadline_seconds
         self.parallel.value = setup.parallel_compensation
-        self.cancel.value = setup.cancel_during
+        self.cancel.value = setup.cancel_during or NO_CANCEL
         self.cancel_by.value = setup.cancel_by
 
     # -------------------------------------------------------------- running
@@ -556,9 +569,9 @@ class Playground:
         """
         pressed = time.monotonic()
         setup = Setup.of(faults, **options)
-        self._refuse_if_busy()
+        order_id = self._claim()
         self.show_setup(setup)
-        return await self._run(setup, pressed)
+        return await self._run(setup, order_id, pressed)
 
     async def wait(self) -> PlaygroundRun | None:
         """Until the run started with the button has ended; that run (None when there was none)."""
@@ -566,16 +579,19 @@ class Playground:
             await asyncio.gather(self._task, return_exceptions=True)
         return self.runs[-1] if self.runs else None
 
-    def _refuse_if_busy(self) -> None:
+    def _claim(self) -> str:
+        """A fresh order id for the next run, or a refusal while a run is going (one at a time)."""
         if self._running is not None:
             raise PlaygroundError(f"a run is still going ({self._running}): wait for it to end, then run again")
+        self._running = new_order_id(self.order_prefix)
+        return self._running
 
     def _clicked(self, _button: Any = None) -> None:
         """The Run button: read the controls and schedule the run on the kernel's loop; return at once."""
         pressed = time.monotonic()
         try:
             setup = self.setup()
-            self._refuse_if_busy()
+            order_id = self._claim()
         except PlaygroundError as err:
             self.status.value = self._status_text(str(err), FAILURE_COLOR)
             return
@@ -583,31 +599,31 @@ class Playground:
             asyncio.get_running_loop()
         except RuntimeError:  # called from another thread than the loop's
             if self._loop is None:
+                self._running = None
                 self.status.value = self._status_text("no event loop to run on: run the cell again", FAILURE_COLOR)
             else:
-                self._loop.call_soon_threadsafe(self._start, setup, pressed)
+                self._loop.call_soon_threadsafe(self._start, setup, order_id, pressed)
             return
-        self._start(setup, pressed)
+        self._start(setup, order_id, pressed)
 
-    def _start(self, setup: Setup, pressed: float) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run_from_button(setup, pressed))
+    def _start(self, setup: Setup, order_id: str, pressed: float) -> None:
+        self.run_button.disabled = True
+        self._task = asyncio.get_running_loop().create_task(self._run_from_button(setup, order_id, pressed))
 
-    async def _run_from_button(self, setup: Setup, pressed: float) -> None:
+    async def _run_from_button(self, setup: Setup, order_id: str, pressed: float) -> None:
         try:
-            await self._run(setup, pressed)
+            await self._run(setup, order_id, pressed)
         except Exception as err:  # said in the widget, in one line: a button has no cell to raise into
             self.status.value = self._status_text(f"the run stopped: {type(err).__name__}: {err}", FAILURE_COLOR)
 
-    async def _run(self, setup: Setup, pressed: float) -> PlaygroundRun:
+    async def _run(self, setup: Setup, order_id: str, pressed: float) -> PlaygroundRun:
         self._loop = asyncio.get_running_loop()
-        order_id = new_order_id(self.order_prefix)
-        self._running = order_id
         self.run_button.disabled = True
         run = PlaygroundRun(len(self.runs) + 1, order_id, setup, web_ui=self.lab.web_ui(order_id))
         follower = None
         try:
             self.status.value = self._status_text(f"{order_id}: starting")
-            self.state.value = ""
+            self.state.value = self.view.value = ""
             handle = await start_order(
                 self.client,
                 order_id,
@@ -643,7 +659,7 @@ class Playground:
             self.status.value = self._status_text(f"{order_id}: ended in {run.seconds['ended']:.1f} s; drawing")
             diagram = await asyncio.to_thread(history_diagram, live.history())
             if diagram.svg is not None:
-                run.picture = _picture_html(diagram._repr_svg_() or "", "plantuml")
+                run.picture = _picture_html(fit(diagram.svg), "plantuml")
             else:
                 run.picture = _picture_html(self._light_svg(live), "light")
             self.view.value = run.picture
