@@ -343,6 +343,7 @@ def execute(
         startup_timeout=120,
         allow_errors=False,
         record_timing=False,
+        store_widget_state=False,  # a stored widget shows its static HTML on GitHub and the site, not a dead widget
         resources={"metadata": {"path": str(cwd)}},
         on_cell_start=started,
         on_cell_executed=finished,
