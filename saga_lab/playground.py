@@ -31,7 +31,7 @@ import re
 import textwrap
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -119,6 +119,10 @@ class Setup:
                 plan = FaultPlan.parse(specs)
             except InvalidFaultSpec as err:
                 raise PlaygroundError(str(err)) from None
+        unknown = sorted(set(options) - {f.name for f in fields(cls)} - {"faults"})
+        if unknown:
+            allowed = ", ".join(f.name for f in fields(cls) if f.name != "faults")
+            raise PlaygroundError(f"unknown option {unknown[0]!r}: use {allowed}")
         return cls(plan, **options)
 
     @property
@@ -196,17 +200,17 @@ class PlaygroundRun:
         return self.snapshot
 
 
-def _money(cents: int | None) -> str:
-    return "nothing charged" if cents is None else f"net {cents / 100:.2f}"
+def _payment(rows: dict) -> str:
+    """``CHARGED · net 49.99``, or ``nothing charged``."""
+    if rows.get("payment") is None:
+        return "nothing charged"
+    return f"{rows['payment']} · net {(rows.get('net') or 0) / 100:.2f}"
 
 
 def _services_line(rows: dict) -> str:
     if not rows:
         return "not read"
-    return (
-        f"payment {rows.get('payment') or 'none'} ({_money(rows.get('net'))}) · order {rows.get('order') or 'none'}"
-        f" · shipment {rows.get('shipment') or 'none'}"
-    )
+    return f"payment {_payment(rows)} · order {rows.get('order') or 'none'} · shipment {rows.get('shipment') or 'none'}"
 
 
 # ------------------------------------------------------------------ the pictures, as HTML
@@ -225,7 +229,7 @@ def _rows_html(rows: dict, late_rows: dict | None = None, live: bool = False) ->
 
     body = ""
     for label, show in (
-        ("payment", lambda r: f"{r.get('payment') or 'none'} · {_money(r.get('net'))}"),
+        ("payment", _payment),
         ("order", lambda r: r.get("order") or "none"),
         ("shipment", lambda r: r.get("shipment") or "none"),
         ("Temporal run", lambda r: r.get("workflow") or "none"),
@@ -505,6 +509,11 @@ class Playground:
             f"<b>Saga playground</b>: each Run places a fresh order ({html.escape(self.order_prefix)}-xxxxxx, "
             f"{self.amount / 100:.2f}) on the lab's server, through this notebook's workers."
         )
+        if getattr(self.lab, "workers", None) is None:
+            title += (
+                f"<div style='color:{FAILURE_COLOR}'>No workers run in this kernel: a run waits until a worker polls "
+                "(start them with Lab.start(), or `saga-lab worker` in a terminal).</div>"
+            )
         self.widget = widgets.VBox(
             [
                 widgets.HTML(title),
@@ -617,13 +626,13 @@ class Playground:
             self.status.value = self._status_text(f"the run stopped: {type(err).__name__}: {err}", FAILURE_COLOR)
 
     async def _run(self, setup: Setup, order_id: str, pressed: float) -> PlaygroundRun:
+        """Place the order, draw it until it ends; then its end state, PlantUML's diagram, late work."""
         self._loop = asyncio.get_running_loop()
         self.run_button.disabled = True
         run = PlaygroundRun(len(self.runs) + 1, order_id, setup, web_ui=self.lab.web_ui(order_id))
-        follower = None
+        self.status.value = self._status_text(f"{order_id}: starting")
+        self.state.value = self.view.value = ""
         try:
-            self.status.value = self._status_text(f"{order_id}: starting")
-            self.state.value = self.view.value = ""
             handle = await start_order(
                 self.client,
                 order_id,
@@ -634,8 +643,34 @@ class Playground:
                 deadline_seconds=setup.deadline_seconds,
             )
             live = _Live(order_id, handle.id, handle, pressed)
-            follower = asyncio.create_task(self._follow(live, setup))
-            ending = asyncio.create_task(order_result(handle))
+            await self._watch(live, run, setup)
+            run.rows = await end_state(self.client, order_id)
+            run.run_status = run.rows.get("workflow")
+            run.seconds["ended"] = live.elapsed()
+            self.state.value = _end_html(run) + _rows_html(run.rows)
+            self.status.value = self._status_text(f"{order_id}: {run.status} in {run.seconds['ended']:.1f} s; drawing")
+            diagram = await asyncio.to_thread(history_diagram, live.history())
+            drawn_by = "plantuml" if diagram.svg is not None else "light"
+            run.picture = _picture_html(fit(diagram.svg) if diagram.svg else self._light_svg(live), drawn_by)
+            self.view.value = run.picture
+            run.seconds["diagram"] = live.elapsed()
+            if setup.late:
+                run.late_rows = await self._after_late_work(live, run)
+                self.state.value = _end_html(run) + _rows_html(run.rows, run.late_rows)
+            self.status.value = self._status_text(f"{order_id}: {run.status} in {run.seconds['ended']:.1f} s")
+            self.runs.append(run)
+            run.snapshot = _snapshot_html(run, self.runs, run.picture)
+            self.runs_view.value = _runs_html(self.runs)
+            return run
+        finally:
+            self._running = None
+            self.run_button.disabled = False
+
+    async def _watch(self, live: _Live, run: PlaygroundRun, setup: Setup) -> None:
+        """Redraw as events arrive (or every ``TICK_S``) until the run has ended; its result and cancel note."""
+        follower = asyncio.create_task(self._follow(live, setup))
+        ending = asyncio.create_task(order_result(live.handle))
+        try:
             while not ending.done():
                 try:
                     await asyncio.wait_for(live.grew.wait(), TICK_S)
@@ -644,36 +679,15 @@ class Playground:
                 live.grew.clear()
                 await self._draw(live, run, ending.done())
             run.result = ending.result()
-            await asyncio.wait([follower], timeout=5)
+            await asyncio.wait([follower], timeout=5)  # the last events, and the cancel's answer
             if live.cancel_task is not None:
                 await asyncio.gather(live.cancel_task, return_exceptions=True)
             run.cancel_note = live.cancel_note
             await self._draw(live, run, True)
-            run.rows = await end_state(self.client, order_id)
-            run.run_status = run.rows.get("workflow")
-            run.seconds["ended"] = live.elapsed()
-            self.state.value = _end_html(run) + _rows_html(run.rows)
-            if setup.late:
-                run.late_rows = await self._after_late_work(live, run)
-                self.state.value = _end_html(run) + _rows_html(run.rows, run.late_rows)
-            self.status.value = self._status_text(f"{order_id}: ended in {run.seconds['ended']:.1f} s; drawing")
-            diagram = await asyncio.to_thread(history_diagram, live.history())
-            if diagram.svg is not None:
-                run.picture = _picture_html(fit(diagram.svg), "plantuml")
-            else:
-                run.picture = _picture_html(self._light_svg(live), "light")
-            self.view.value = run.picture
-            run.seconds["diagram"] = live.elapsed()
-            self.status.value = self._status_text(f"{order_id}: ended in {run.seconds['ended']:.1f} s")
-            self.runs.append(run)
-            run.snapshot = _snapshot_html(run, self.runs, run.picture)
-            self.runs_view.value = _runs_html(self.runs)
-            return run
         finally:
-            if follower is not None and not follower.done():
-                follower.cancel()
-            self._running = None
-            self.run_button.disabled = False
+            for task in (follower, ending):
+                if not task.done():
+                    task.cancel()
 
     async def _follow(self, live: _Live, setup: Setup) -> None:
         """Long-poll the run's history: each event as soon as the server has it; send the cancel when due."""

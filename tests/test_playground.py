@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 from pathlib import Path
 
@@ -77,6 +78,7 @@ def test_a_setup_shown_in_the_controls_reads_back_the_same():
         ({}, {"cancel_during": "refund"}, "cannot cancel during 'refund'"),
         ({}, {"cancel_during": "charge", "cancel_by": "the bank"}, "cancel_by must be one of"),
         ({}, {"hold_seconds": -1}, "hold_seconds must be from 0"),
+        ({}, {"hold": 3}, "unknown option 'hold': use hold_seconds, deadline_seconds"),
     ],
 )
 def test_a_setup_it_cannot_run_is_refused_in_one_line(faults, options, says):
@@ -293,7 +295,8 @@ async def test_late_work_lands_after_the_saga_and_compensation_wins(pg):
     assert run.late_rows is not None
     assert (run.late_rows["payment"], run.late_rows["net"], run.late_rows["consistent"]) == ("REFUNDED", 0, "yes")
     assert "after the late work landed" in text_of(pg.state.value)
-    assert "after the late work landed: payment REFUNDED (net 0.00)" in repr(run)
+    assert "services: payment nothing charged · order none" in repr(run)
+    assert "after the late work landed: payment REFUNDED · net 0.00" in repr(run)
 
 
 def test_the_live_history_of_a_run_is_drawn_as_it_grows():
@@ -303,3 +306,26 @@ def test_the_live_history_of_a_run_is_drawn_as_it_grows():
     assert "start OrderSagaWorkflow" in text_of(drawn[0])
     assert any("create_shipment not started yet" in text_of(svg) for svg in drawn)
     assert "needs a person" in text_of(drawn[-1])
+
+
+# ------------------------------------------------------------------ what the stored notebooks show
+
+PLAYGROUND_NOTEBOOKS = ("05_compensation", "06_cancellation_and_deadlines", "07_retries_and_idempotency")
+
+
+@pytest.mark.parametrize("name", PLAYGROUND_NOTEBOOKS)
+def test_a_stored_playground_shows_a_snapshot_where_no_kernel_runs(name):
+    """GitHub, the site and JupyterLab before a run show the HTML snapshot, never a dead widget."""
+    nb = json.loads((TESTS.parent / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    assert "widgets" not in nb["metadata"], f"{name}: widget state stored: rerun `make notebooks ONLY={name[:2]}`"
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code" and "Playground(" in "".join(c["source"])]
+    assert cells, f"{name} has no playground"
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"] if "data" in o]
+    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o["data"]]
+    snapshots = [
+        "".join(o["data"]["text/html"])
+        for o in outputs
+        if "saga-playground-snapshot" in "".join(o["data"].get("text/html", ""))
+    ]
+    assert len(snapshots) == 1, f"{name}: {len(snapshots)} snapshots of a run stored"
+    assert "class='saga-end' data-status=" in snapshots[0] and "<svg" in snapshots[0]
