@@ -7,7 +7,9 @@ Then, through the widget's real controls: ``create_shipment`` is set to ``perman
 dropdown and Run is clicked; the sequence appears, grows, and is replaced by PlantUML's
 diagram, and the end state says COMPENSATED (run COMPLETED, the three databases agree).
 Then ``refund`` is set to ``permanent`` as well: the end state says FAILED (run FAILED, they
-do not agree). A screenshot of the widget after each run goes to ``test-artifacts/``, and
+do not agree). Last, ``charge=timeout:2``: while the charge is retried, the live view says which
+attempt it is on. A screenshot of the widget after each run (and one mid-run) goes to
+``test-artifacts/``, and
 ``test-artifacts/playground-browser.txt`` says how long each took to show, from the click.
 """
 
@@ -132,6 +134,21 @@ async def test_faults_picked_in_the_browser_run_a_real_saga_and_show_its_end(jup
         listed = await widget.locator(".saga-runs tbody").inner_text()
         assert "COMPENSATED" in listed and "FAILED" in listed and listed.count("bt-play-") == 2
         await widget.screenshot(path=str(ARTIFACTS / "playground-failed.png"))
+
+        # No fault but a charge that loses its reply twice: the live view shows the attempt it is on.
+        for step in ("create_shipment", "refund"):
+            await widget.locator(f".saga-playground-fault-{step} select").select_option("none")
+        await widget.locator(".saga-playground-fault-charge select").select_option("timeout")
+        count = widget.locator(".saga-playground-n-charge input")
+        await count.fill("2")
+        await count.press("Enter")
+        await widget.locator("button.saga-playground-run").click()
+        live = widget.locator(".saga-playground-view .saga-diagram[data-drawn-by='live']", has_text="attempt 2")
+        await live.wait_for(timeout=RUN_S * 1000)
+        assert "attempt 1 failed" in await live.text_content()
+        await widget.screenshot(path=str(ARTIFACTS / "playground-live.png"))
+        await widget.locator(".saga-playground-state .saga-end").wait_for(timeout=RUN_S * 1000)
+        assert await _end(widget) == {"status": "COMPLETED", "run-status": "COMPLETED", "consistent": "yes"}
         assert tab.blocked == []  # nothing the widget shows reaches beyond this machine
 
     report = ARTIFACTS / "playground-browser.txt"
