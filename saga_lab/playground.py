@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
@@ -43,7 +44,18 @@ from .checkout import end_state, new_order_id, order_result, start_order
 from .config import ACTIONS, STEPS
 from .diagrams import COMPENSATION_COLOR, FAILURE_COLOR, history_diagram, history_to_plantuml
 from .failures import failure_message
-from .faults import CRASH, KINDS, LATE, LATE_AFTER_S, PERMANENT, SLOW, FaultPlan, InvalidFaultSpec
+from .faults import (
+    CRASH,
+    KINDS,
+    LATE,
+    LATE_AFTER_S,
+    PERMANENT,
+    SLOW,
+    TIMEOUT,
+    TRANSIENT,
+    FaultPlan,
+    InvalidFaultSpec,
+)
 from .models import COMPENSATED, COMPLETED, FAILED, OrderResult
 from .sequence_view import to_svg
 from .workflows import OrderSagaWorkflow
@@ -56,7 +68,7 @@ AMOUNT = 4999
 NO_FAULT = "none"
 NO_CANCEL = "none"
 #: A picker's first value when its kind is chosen: attempts, or seconds for ``slow``.
-DEFAULT_N = {"transient": 2.0, "timeout": 1.0, SLOW: 1.5, LATE: 5.0}
+DEFAULT_N = {TRANSIENT: 2.0, TIMEOUT: 1.0, SLOW: 1.5, LATE: 5.0}
 CRASH_LEFT_OUT = (
     "crash is not offered here: it kills the worker's process, and this notebook's workers run inside "
     "its kernel (notebook 08 runs workers as processes)"
@@ -108,6 +120,8 @@ class Setup:
         """``{"create_shipment": "permanent", "refund": "transient:2"}`` and the options, checked."""
         if isinstance(faults, FaultPlan):
             plan = faults
+            if any(fault.kind == CRASH for fault in plan.faults.values()):
+                raise PlaygroundError(CRASH_LEFT_OUT)
         else:
             specs = []
             for step, kind in (faults or {}).items():
@@ -119,7 +133,7 @@ class Setup:
                 plan = FaultPlan.parse(specs)
             except InvalidFaultSpec as err:
                 raise PlaygroundError(str(err)) from None
-        unknown = sorted(set(options) - {f.name for f in fields(cls)} - {"faults"})
+        unknown = sorted(set(options) - {f.name for f in fields(cls)})
         if unknown:
             allowed = ", ".join(f.name for f in fields(cls) if f.name != "faults")
             raise PlaygroundError(f"unknown option {unknown[0]!r}: use {allowed}")
@@ -186,9 +200,10 @@ class PlaygroundRun:
         lines.append(
             f"  Temporal run: {self.run_status} · result: {self.status} · the three databases agree: {self.consistent}"
         )
+        if self.result is not None and self.result.error:
+            lines.append(f"  why: {self.result.error}")
         if self.result is not None:
-            done = ", ".join(self.result.compensations) or "none"
-            lines.append(f"  compensations done: {done}" + (f" · {self.result.error}" if self.result.error else ""))
+            lines.append(f"  compensations done: {', '.join(self.result.compensations) or 'none'}")
         if self.cancel_note:
             lines.append(f"  cancel: {self.cancel_note}")
         lines.append(f"  services: {_services_line(self.rows)}")
@@ -332,8 +347,8 @@ def _snapshot_html(run: PlaygroundRun, runs: list[PlaygroundRun], picture: str) 
         "<div class='saga-playground-snapshot' style='border:1px solid #CCC;border-radius:4px;padding:8px'>"
         "<div style='font-weight:600'>Saga playground: a snapshot of run "
         f"{run.number} ({html.escape(run.order_id)})</div>"
-        f"<div style='font-size:12px;color:#555'>faults and options: {html.escape(str(run.setup))} · open the "
-        "notebook in JupyterLab and run it to play</div>"
+        f"<div style='font-size:12px;color:#555'>faults and options: {html.escape(str(run.setup))} · run the "
+        "notebook in JupyterLab to play</div>"
         "<div style='display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start'>"
         f"<div style='flex:3 1 560px;min-width:0'>{picture}</div>"
         f"<div style='flex:2 1 300px'>{_end_html(run)}{_rows_html(run.rows, run.late_rows)}</div></div>"
@@ -355,7 +370,10 @@ async def pending_attempts(handle: WorkflowHandle) -> dict[str, str]:
     description = await handle.describe()
     notes = {}
     for pending in description.raw_description.pending_activities:
-        state = "running" if pending.state == 2 else "waits for its retry" if pending.attempt > 1 else "scheduled"
+        if pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
+            state = "running"
+        else:
+            state = "waits for its retry" if pending.attempt > 1 else "scheduled"
         note = f"{pending.activity_type.name}: attempt {pending.attempt} {state}"
         if pending.HasField("last_failure"):
             note += f"; attempt {pending.attempt - 1} failed: {failure_message(pending.last_failure)}"
@@ -772,8 +790,8 @@ class Playground:
         bundle["text/html"] = (
             last.snapshot
             if last
-            else "<div style='color:#555'>Saga playground: open this notebook in JupyterLab and run it to play; "
-            "a snapshot of a run is shown below.</div>"
+            else "<div style='color:#555'>The saga playground's controls appear when this cell runs in JupyterLab; "
+            "below, a snapshot of a run.</div>"
         )
         return bundle
 
