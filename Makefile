@@ -89,6 +89,7 @@ bench: venv
 	$(BIN)/python bench/server_start.py
 	$(BIN)/python bench/saga_throughput.py
 	$(BIN)/python bench/diagrams.py
+	$(BIN)/python bench/playground.py
 	$(BIN)/python bench/chaos.py
 
 clean:

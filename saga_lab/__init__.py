@@ -18,7 +18,8 @@ Layers, lowest first (a module imports only from layers below it):
 - ``verdicts``: where every exercise check's verdict goes (the room, when one runs);
 - ``checkout``: placing an order and reading it back across Temporal and the services;
 - ``notebook``: ``Lab`` and display helpers (the tables the chaos report prints too);
-- ``history``, ``diagrams`` (``plantuml``), ``plots``: evidence from a run's event history;
+- ``history``, ``diagrams`` (``plantuml``, ``sequence_view``), ``plots``: evidence from a run's event history;
+- ``playground``: a widget to pick faults per step, run a saga and watch it unfold;
 - ``chaos``: many sagas under faults and kills, and the invariant checker;
 - ``doctor``: is this laptop ready for the workshop (the check at the door);
 - ``cli``: the ``saga-lab`` command.

@@ -62,6 +62,8 @@ LISTING = re.compile(r"^# ((?:saga_lab|notebooks)/[\w./-]+\.py): ([\w.<>]+)$")
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_\w+\.ipynb$")
 #: Cell metadata that changes on every run and says nothing to a learner.
 VOLATILE_CELL_METADATA = ("execution", "ExecuteTime")
+#: A live widget's output (its model lives in the kernel that made it).
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: Outputs never compared by ``--diff`` (pictures; nbval skips them too).
 PICTURES = ("image/png", "image/svg+xml", "image/jpeg", "image/gif", "application/pdf")
 #: Signals that stop a run (it still stops the server and puts .saga-lab/ back); the ones received go here.
@@ -343,6 +345,7 @@ def execute(
         startup_timeout=120,
         allow_errors=False,
         record_timing=False,
+        store_widget_state=False,  # a stored widget shows its static HTML on GitHub and the site, not a dead widget
         resources={"metadata": {"path": str(cwd)}},
         on_cell_start=started,
         on_cell_executed=finished,
@@ -424,10 +427,16 @@ def _error_line(cell: dict) -> str:
 
 
 def strip_volatile(nb: dict) -> None:
-    """Drop what changes on every run and tells a learner nothing (per-cell execution timestamps)."""
+    """Drop what changes on every run and tells a learner nothing (per-cell execution timestamps), and
+    a widget's view: without its kernel it shows "model not found", while the output's HTML (the saga
+    playground's snapshot) shows in JupyterLab, on GitHub and on the site."""
     for cell in nb.get("cells", []):
         for key in VOLATILE_CELL_METADATA:
             cell.get("metadata", {}).pop(key, None)
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and len(data) > 1:
+                del data[WIDGET_VIEW]
 
 
 # ---------------------------------------------------------------- the data directory and the server
