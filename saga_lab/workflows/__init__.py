@@ -5,8 +5,12 @@
 - :class:`OrderSagaWorkflow`: the same steps as a saga: what was done is undone when a
   later step fails, the order is cancelled or its deadline passes.
 
-They live in a package (not in a notebook cell) because the worker's sandbox
-re-imports a workflow's module from its file, and a kernel's ``__main__`` has none.
+They live in a package, not in a notebook cell: the worker's sandbox imports a
+workflow's module afresh from its file for each run, and a kernel's ``__main__`` has
+no file. ``@workflow.defn(sandboxed=False)`` runs a workflow from a cell, without the
+sandbox's protection (notebook 01 shows both). The imports under
+``workflow.unsafe.imports_passed_through()`` are handed to the sandbox as they are
+loaded outside it, not imported again for every run.
 """
 
 from temporalio import workflow
