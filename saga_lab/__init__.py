@@ -9,6 +9,7 @@ Layers, lowest first (a module imports only from layers below it):
 - ``failures``: the innermost message of a Temporal failure;
 - ``activities``: thin Temporal activities over the services;
 - ``saga``: the cancellation-safe compensation helper (workflow-side, generic);
+- ``codec``: payload encryption, and the codec server that decodes for the Web UI and the CLI;
 - ``workflows``: ``OrderSagaWorkflow``, ``NaiveOrderWorkflow``, ``HelloWorkflow`` and their policies;
 - ``server``: the embedded Temporal dev server's lifecycle;
 - ``connection``: which server, a client for it, search attributes, the learner prefix;
