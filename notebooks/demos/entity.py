@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.client import Client
@@ -82,7 +83,11 @@ async def credit_until_handover(client: Client, customer: str) -> tuple[int, Acc
     sent = 0
     async with KernelWorker(client, queue, [StoreCreditWorkflow], [], CountingFaults()):
         handle = await client.start_workflow(
-            StoreCreditWorkflow.run, Account(customer), id=workflow_id(client, customer), task_queue=queue
+            StoreCreditWorkflow.run,
+            Account(customer),
+            id=workflow_id(client, customer),
+            task_queue=queue,
+            task_timeout=timedelta(seconds=30),  # a task with hundreds of credits may take a while on a busy laptop
         )
 
         async def one() -> None:
@@ -92,7 +97,11 @@ async def credit_until_handover(client: Client, customer: str) -> tuple[int, Acc
         while not (await handle.query(StoreCreditWorkflow.state)).handovers:
             await asyncio.gather(*(one() for _ in range(BATCH)))
             sent += BATCH
-        account = await handle.query(StoreCreditWorkflow.state)  # the handle names no run: the newest answers
+        deadline = asyncio.get_running_loop().time() + 10.0
+        while (account := await handle.query(StoreCreditWorkflow.state)).entries < sent:  # the newest run answers
+            if asyncio.get_running_loop().time() > deadline:  # a signal lost: say so, the caller shows it
+                break
+            await asyncio.sleep(0.1)
         rows = []
         for number, run_id in enumerate((handle.first_execution_run_id, None), 1):
             run = client.get_workflow_handle(handle.id, run_id=run_id)
