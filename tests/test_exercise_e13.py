@@ -23,6 +23,7 @@ EXPECTED = {
     "wrong_fixed_nonce": "NOT YET: the same payload encoded twice gives the same bytes",
     "wrong_ignores_key": "NOT YET: a codec built with another key read the card number back",
     "wrong_decrypts_everything": "on a payload it did not encode",
+    "wrong_memory_table": "NOT YET: another CardCodec built with the same key could not read it back",
     "right_fernet": "PASS: the card payment ran with your codec",
     "right_chacha": "PASS: the card payment ran with your codec",
 }
@@ -54,7 +55,6 @@ async def test_the_solution_passes(session_server: server.ServerInfo, monkeypatc
     assert await e13_payload_codec.check(client) is True
     out = capsys.readouterr().out
     assert out.startswith("PASS: the card payment ran with your codec, and the server holds only ciphertext"), out
-    assert "none of the run's 4 payloads" in out, out
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

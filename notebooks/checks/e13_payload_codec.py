@@ -18,12 +18,10 @@ module, which the sandbox would import afresh with the notebook's helpers on eve
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import dataclasses
 import os
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from types import ModuleType
@@ -32,17 +30,18 @@ from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.converter import DataConverter
-from temporalio.worker import Worker
 
-from saga_lab.checkout import terminate_if_running
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.connection import workflow_id
 
-from . import check as verdict
-from . import fresh_id, practice
+from . import support
 
 MODULE = "e13_payload_codec"
 CARD = "4111222233334444"
 RUN_TIMEOUT_S = 10.0
+PASSED = (
+    "the card payment ran with your codec, and the server holds only ciphertext: the card number is in none of "
+    "the run's payloads, another key cannot read them back, and the same payload never encrypts the same way twice."
+)
 
 
 @dataclass
@@ -78,15 +77,15 @@ def readable(payload: Payload) -> str | None:
     return None
 
 
-def _card_payload() -> Payload:
-    return DataConverter.default.payload_converter.to_payloads([CardPayment("ex13", CARD, 4999)])[0]
+def _payload(value: object) -> Payload:
+    return DataConverter.default.payload_converter.to_payloads([value])[0]
 
 
 async def problem_with_codec(module: ModuleType) -> str | None:
     """The first thing wrong with ``module.CardCodec`` on its own (None: nothing found)."""
     key = os.urandom(32)
-    codec, other = module.CardCodec(key), module.CardCodec(os.urandom(32))
-    plain = _card_payload()
+    codec, twin, other = module.CardCodec(key), module.CardCodec(key), module.CardCodec(os.urandom(32))
+    plain = _payload(CardPayment("ex13", CARD, 4999))
     try:
         encoded = await codec.encode([plain])
     except Exception as err:
@@ -103,6 +102,15 @@ async def problem_with_codec(module: ModuleType) -> str | None:
     if list(back) != [plain]:
         return "decode did not give back the payload encode got: the workflow could not read its input"
     try:
+        back = await twin.decode(encoded)
+    except Exception as err:
+        back = [f"{type(err).__name__}: {err}"]
+    if list(back) != [plain]:
+        return (
+            "another CardCodec built with the same key could not read it back: a worker in another process has "
+            "only the key, not this codec's memory"
+        )
+    try:
         stolen = await other.decode(encoded)
     except Exception:
         stolen = None
@@ -113,7 +121,7 @@ async def problem_with_codec(module: ModuleType) -> str | None:
             "the same payload encoded twice gives the same bytes: equal card numbers show as equal ciphertexts "
             "(a cipher like AES-GCM needs a fresh random nonce for every payload)"
         )
-    foreign = DataConverter.default.payload_converter.to_payloads(["written by a client without the codec"])[0]
+    foreign = _payload("written by a client without the codec")
     try:
         kept = await codec.decode([foreign])
     except Exception as err:
@@ -126,62 +134,57 @@ async def problem_with_codec(module: ModuleType) -> str | None:
     return None
 
 
-async def _run_payment(client: Client, module: ModuleType) -> tuple[str | None, int]:
-    """Run the card payment with the codec; (what went wrong, how many payloads the stored history holds)."""
-    codec = module.CardCodec(os.urandom(32))
-    converter = dataclasses.replace(DataConverter.default, payload_codec=codec)
-    secret = Client(**{**client.config(), "data_converter": converter})
-    queue = f"{learner_prefix(client)}ex13-card-{uuid.uuid4().hex[:6]}"
-    order_id = fresh_id("ex13")
-    async with Worker(secret, task_queue=queue, workflows=[CardPaymentWorkflow], activities=[authorize_card]):
-        payment = CardPayment(order_id, CARD, 4999)
+async def problem_in_a_run(client: Client, module: ModuleType) -> str | None:
+    """Run the card payment with the codec, then read its history as the server stores it."""
+    key = os.urandom(32)
+
+    def with_codec() -> Client:  # the client and the worker each build their own codec, as two processes would
+        converter = dataclasses.replace(DataConverter.default, payload_codec=module.CardCodec(key))
+        return Client(**{**client.config(), "data_converter": converter})
+
+    secret, worker_client = with_codec(), with_codec()
+    order_id = support.fresh_id("ex13")
+    queue = support.queue_name(client, order_id)
+    async with support.kernel_worker(
+        worker_client, queue, workflows=[CardPaymentWorkflow], activities=[authorize_card]
+    ):
         handle = await secret.start_workflow(
-            CardPaymentWorkflow.run, payment, id=workflow_id(client, order_id), task_queue=queue
+            CardPaymentWorkflow.run,
+            CardPayment(order_id, CARD, 4999),
+            id=workflow_id(client, order_id),
+            task_queue=queue,
         )
         try:
-            result = await asyncio.wait_for(handle.result(), RUN_TIMEOUT_S)
-        except TimeoutError:
-            result = None
-            await terminate_if_running(handle, "exercise 13's check: the card payment did not end")
+            facts = await support.finish(handle, RUN_TIMEOUT_S, "the card payment")
+        except support.NotYet as failed:
+            hint = "the worker decodes with your codec: did decode give back its input?"
+            raise support.NotYet(f"{failed} ({hint})") from None
+    if facts.status == "RUNNING":
+        return support.still_open(facts, RUN_TIMEOUT_S, "the card payment")
+    if facts.status != "COMPLETED" or await handle.result() != f"authorized 4999 on card {CARD}":
+        return f"the card payment ended {facts.status}: decode did not give back what encode got"
     stored = await client.get_workflow_handle(handle.id).fetch_history()  # no codec: as the server stores it
-    if result is None:
-        failed = [e for e in stored.events if e.HasField("workflow_task_failed_event_attributes")]
-        why = failed[-1].workflow_task_failed_event_attributes.failure.message if failed else "no failure was recorded"
-        return f"the workflow could not read its input within {RUN_TIMEOUT_S:g} s (its worker said: {why[:160]})", 0
-    if result != f"authorized 4999 on card {CARD}":
-        return f"the workflow's result came back as {result!r}: decode did not give back what encode got", 0
     places = {
         "workflow_execution_started_event_attributes": ("input", "the workflow's input"),
         "activity_task_scheduled_event_attributes": ("input", "the activity's input"),
         "activity_task_completed_event_attributes": ("result", "the activity's result"),
         "workflow_execution_completed_event_attributes": ("result", "the workflow's result"),
     }
-    count = 0
     for event in stored.events:
         for field, (name, said) in places.items():
             if event.HasField(field):
                 for payload in getattr(getattr(event, field), name).payloads:
-                    count += 1
                     how = readable(payload)
                     if how is not None:
-                        return f"{said}, as the server stores it, shows the card number {how}", count
-    return None, count
+                        return f"{said}, as the server stores it, shows the card number {how}"
+    return None
 
 
 async def check(client: Client, module: ModuleType | None = None) -> bool:
     """Judge ``CardCodec`` alone, then in a real run; print PASS or NOT YET (``module``: instead of the file)."""
-    try:
-        module = module or practice(MODULE)
-    except Exception as err:  # the learner's file does not import: one line, no traceback
-        return verdict(False, "", f"exercises/{MODULE}.py does not import: {type(err).__name__}: {err}")
-    problem = await problem_with_codec(module)
-    count = 0
-    if problem is None:
-        problem, count = await _run_payment(client, module)
-    return verdict(
-        problem is None,
-        f"the card payment ran with your codec, and the server holds only ciphertext: the card number is in "
-        f"none of the run's {count} payloads, another key cannot read them back, and the same payload never "
-        "encrypts the same way twice.",
-        problem or "",
-    )
+
+    async def body() -> str | None:
+        codec_module = support.load(MODULE, "CardCodec", module=module)
+        return await problem_with_codec(codec_module) or await problem_in_a_run(client, codec_module)
+
+    return await support.judge("e13", PASSED, body, client)

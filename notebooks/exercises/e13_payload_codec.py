@@ -9,6 +9,8 @@ What must be true:
 
 - what ``encode`` makes cannot be read without the key (the ``key`` you are given: 32
   random bytes), and ``decode`` gives back exactly the payload ``encode`` got;
+- another ``CardCodec`` built with the same key reads what this one made (the worker is a
+  process of its own: it has the key, not this codec's memory);
 - the same payload encoded twice gives different bytes (equal card numbers must not show
   as equal ciphertexts);
 - ``decode`` leaves alone, unchanged, any payload it did not encode: one written by a client
