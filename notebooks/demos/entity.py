@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from .workers import CountingFaults, KernelWorker
 
 #: Credits sent at once, and how many of them are in flight together.
-BATCH = 500
+BATCH = 100
 IN_FLIGHT = 32
 
 
