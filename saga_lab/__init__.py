@@ -9,13 +9,14 @@ Layers, lowest first (a module imports only from layers below it):
 - ``failures``: the innermost message of a Temporal failure;
 - ``activities``: thin Temporal activities over the services;
 - ``saga``: the cancellation-safe compensation helper (workflow-side, generic);
+- ``codec``: payload encryption, and the codec server that decodes for the Web UI and the CLI;
 - ``workflows``: ``OrderSagaWorkflow``, ``NaiveOrderWorkflow``, ``HelloWorkflow`` and their policies,
   ``RoomWorkflow`` (a workshop room);
 - ``server``: the embedded Temporal dev server's lifecycle;
 - ``connection``: which server, a client for it, search attributes, the learner prefix;
 - ``worker``, ``supervisor``: workers in a kernel, in processes, restarted when killed;
 - ``room``: the room's client side: a check's verdict sent to the room, the instructor's table;
-- ``verdicts``: where every exercise check's verdict goes (the room, when one runs);
+- ``verdicts``: each exercise's last verdict (PASS / NOT YET), kept in the data directory and sent to the room, when one runs;
 - ``checkout``: placing an order and reading it back across Temporal and the services;
 - ``notebook``: ``Lab`` and display helpers (the tables the chaos report prints too);
 - ``history``, ``diagrams`` (``plantuml``, ``sequence_view``), ``plots``: evidence from a run's event history;

@@ -5,7 +5,7 @@ temporary path, no port but 7233/8233/8888), its ``show_source`` listings are to
 and were stored after the last change to the files they show, it starts with what you
 will learn / time / prerequisites and ends with summary, exercise, questions, clean up and
 a link to the next notebook, its time agrees with the README's table, its exercise is
-stored unsolved, and every cell ran without an unexpected error.
+stored unsolved, every cell ran without an unexpected error, and it has at most 60 cells.
 
 Each check is a function ``(path, nb, series) -> [problem, ...]``; every problem names the
 notebook and the cell and says what to do. The ``*_catches_*`` tests run the same checks on
@@ -423,6 +423,21 @@ def check_cells_ran(path: Path, nb: dict, series: Series) -> list[str]:
     return problems
 
 
+#: A notebook a learner reads cell by cell: past this, split it or move a part to where it belongs.
+MAX_CELLS = 60
+
+
+def check_cell_count(path: Path, nb: dict, series: Series) -> list[str]:
+    """At most ``MAX_CELLS`` cells."""
+    count = len(nb.get("cells", []))
+    if count <= MAX_CELLS:
+        return []
+    return [
+        f"{path.name}: {count} cells, more than {MAX_CELLS}: merge what is said twice, or move a part to the "
+        "notebook where it belongs"
+    ]
+
+
 CHECKS: dict[str, Callable[[Path, dict, Series], list[str]]] = {
     "learner_outputs": check_learner_outputs,
     "listings": check_listings_are_todays_code,
@@ -434,6 +449,7 @@ CHECKS: dict[str, Callable[[Path, dict, Series], list[str]]] = {
     "time_in_readme": check_time_in_readme,
     "exercise_unsolved": check_exercise_stored_unsolved,
     "cells_ran": check_cells_ran,
+    "cell_count": check_cell_count,
 }
 
 
@@ -612,6 +628,13 @@ def _set_meta(**sources):
     return lambda nb: nb["metadata"]["saga_lab"].update(sources=sources)
 
 
+def _pad_cells(nb: dict) -> None:
+    import nbformat.v4 as v4
+
+    padding = [json.loads(json.dumps(v4.new_markdown_cell(f"More {i}."))) for i in range(MAX_CELLS)]
+    nb["cells"][1:1] = padding
+
+
 def _listing_edit(nb: dict) -> None:
     output = _output(nb, 3)
     output["data"]["text/plain"] = output["data"]["text/plain"].replace("def new_order_id", "def old_order_id")
@@ -667,6 +690,7 @@ DEFECTS = {
     "untagged error": ("cells_ran", lambda nb: nb["cells"][4].update(metadata={}), "stored an error"),
     "tag without comment": ("cells_ran", _edit_source(4, "# NBVAL_RAISES_EXCEPTION\n", ""), "BOTH"),
     "raises but no error": ("cells_ran", lambda nb: nb["cells"][4].update(outputs=[]), "no error"),
+    "too many cells": ("cell_count", _pad_cells, "more than 60"),
 }
 
 

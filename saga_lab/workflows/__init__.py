@@ -7,8 +7,12 @@
 - :class:`RoomWorkflow`: a workshop room (an entity workflow: signals, a query, continue-as-new),
   run by the instructor's own worker, not by a learner's.
 
-They live in a package (not in a notebook cell) because the worker's sandbox
-re-imports a workflow's module from its file, and a kernel's ``__main__`` has none.
+They live in a package, not in a notebook cell: the worker's sandbox imports a
+workflow's module afresh from its file for each run, and a kernel's ``__main__`` has
+no file. ``@workflow.defn(sandboxed=False)`` runs a workflow from a cell, without the
+sandbox's protection (notebook 01 shows both). The imports under
+``workflow.unsafe.imports_passed_through()`` are handed to the sandbox as they are
+loaded outside it, not imported again for every run.
 """
 
 from temporalio import workflow
