@@ -16,7 +16,8 @@ Layers, lowest first (a module imports only from layers below it):
 - ``connection``: which server, a client for it, search attributes, the learner prefix;
 - ``worker``, ``supervisor``: workers in a kernel, in processes, restarted when killed;
 - ``room``: the room's client side: a check's verdict sent to the room, the instructor's table;
-- ``verdicts``: each exercise's last verdict (PASS / NOT YET), kept in the data directory and sent to the room, when one runs;
+- ``verdicts``: each exercise's last verdict (PASS / NOT YET), kept in the data directory, sent to
+  the room when one runs;
 - ``checkout``: placing an order and reading it back across Temporal and the services;
 - ``notebook``: ``Lab`` and display helpers (the tables the chaos report prints too);
 - ``history``, ``diagrams`` (``plantuml``, ``sequence_view``), ``plots``: evidence from a run's event history;
