@@ -65,9 +65,7 @@ async def _run(client: Client, module: ModuleType, run: str, names: tuple[str, .
     """Run the workflow for ``names`` on ``client``'s server; the first problem, or None."""
     queue = support.queue_name(client, run)
     workflow_class = getattr(module, WORKFLOW)
-    async with support.kernel_worker(
-        client, queue, workflows=[workflow_class], activities=[getattr(module, ACTIVITY)]
-    ):
+    async with support.kernel_worker(client, queue, workflows=[workflow_class], activities=[getattr(module, ACTIVITY)]):
         for name in names:
             handle = await client.start_workflow(
                 WORKFLOW, name, id=connection.workflow_id(client, f"{run}-{name.lower()}"), task_queue=queue
@@ -80,7 +78,8 @@ async def _run(client: Client, module: ModuleType, run: str, names: tuple[str, .
                 await handle.fetch_history(), raise_on_replay_failure=False
             )
             if replay.replay_failure is not None:
-                return f"replaying run({name!r}) gave other decisions than the run: {root_message(replay.replay_failure)}"
+                why = root_message(replay.replay_failure)
+                return f"replaying run({name!r}) gave other decisions than the run: {why}"
     return None
 
 
