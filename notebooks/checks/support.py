@@ -197,6 +197,15 @@ async def kernel_worker(
         yield worker
 
 
+@contextlib.asynccontextmanager
+async def kernel_workers(client: Client, per_queue: dict[str, dict[str, Any]]) -> AsyncIterator[None]:
+    """One :func:`kernel_worker` per task queue (``{queue: {"workflows": [...], "activities": [...]}}``)."""
+    async with contextlib.AsyncExitStack() as stack:
+        for queue, parts in per_queue.items():
+            await stack.enter_async_context(kernel_worker(client, queue, **parts))
+        yield
+
+
 @contextlib.contextmanager
 def private_services() -> Iterator[tuple[Path, Services]]:
     """The three services on databases of the check's own, in a temporary folder removed afterwards."""
