@@ -1,4 +1,4 @@
-# NOT YET naming "the run with", "NameError", "compensation", "wrong_typo_in_the_list_name.py, line": a typo in workflow code
+# NOT YET naming "the run with", "NameError", "compensation", "wrong_typo_in_the_list_name.py, line": a typo
 """Exercise 05, wrong: `compensation` for `compensations`: the workflow task fails; a bug is never undone."""
 
 import asyncio
