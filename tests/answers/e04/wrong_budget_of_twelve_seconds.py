@@ -1,5 +1,5 @@
-# NOT YET naming "the step ended after 12", "the rule is 10 s": a budget, but longer than the rule
-"""Exercise 04, wrong: attempts every 0.5 s until a schedule-to-close budget of 12 s ends the step, 2 s too late."""
+# NOT YET naming "(a service that stays down) the step ended after", "the rule is 10 s": a budget over the rule
+"""Exercise 04, wrong: attempts every 0.5 s until a schedule-to-close budget of 12 s: the step ends about 2 s late."""
 
 from datetime import timedelta
 
