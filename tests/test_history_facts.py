@@ -1,0 +1,59 @@
+"""``saga_lab.history.facts``: what exercise checks ask of a run, read from real recorded histories.
+
+The histories are ``tests/histories/golden-*.json`` (real runs of ``OrderSagaWorkflow``);
+no server is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+
+from saga_lab import history
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+
+def facts(name: str) -> history.RunFacts:
+    raw = json.loads((HISTORIES / f"golden-{name}.json").read_text())
+    return history.facts(WorkflowHistory.from_json(f"golden-{name}", raw))
+
+
+def test_a_refused_shipment_shows_its_business_error_and_the_undos_newest_first():
+    run = facts("shipment-permanent")
+    assert (run.workflow, run.status, run.reason) == ("OrderSagaWorkflow", "COMPLETED", None)
+    assert run.scheduled == ["charge", "create_order", "create_shipment", "cancel_order", "refund"]
+    shipment = run.of("create_shipment")[0]
+    assert (shipment.outcome, shipment.failure_type, shipment.retry_state) == (
+        "failed",
+        "ShipmentRejected",
+        "NON_RETRYABLE_FAILURE",
+    )
+    assert [r.name for r in run.refused] == ["create_shipment"]
+    assert [u.name for u in run.undos] == ["cancel_order", "refund"]
+    assert run.undos_of_refused() == []
+    assert [a.key for a in run.activities] == [f"golden-shipment-permanent:{name}" for name in run.scheduled]
+    assert run.of("charge")[0].input["amount"] == 4999 and run.result["status"] == "COMPENSATED"
+
+
+def test_a_failed_undo_ends_the_run_failed_saying_a_person_must_act():
+    run = facts("refund-permanent")
+    assert run.status == "FAILED" and run.reason.startswith("needs a person: 1 of 2 compensations failed: refund")
+    refund = run.of("refund")[0]
+    assert (refund.outcome, refund.failure_type) == ("failed", "RefundRejected")
+
+
+def test_a_lost_reply_shows_as_a_second_attempt_of_one_activity():
+    run = facts("order-timeout-1")
+    order = run.of("create_order")
+    assert len(order) == 1 and order[0].attempts == 2 and order[0].outcome == "completed"
+    assert order[0].result is not None and run.status == "COMPLETED" and run.undos == []
+
+
+def test_an_undo_for_a_refused_step_is_found():
+    run = facts("shipment-permanent")
+    charge = run.of("charge")[0]
+    charge.outcome, charge.failure_type = "failed", "PaymentDeclined"  # as if the card had been declined
+    assert [(step.name, undo.name) for step, undo in run.undos_of_refused()] == [("charge", "refund")]
