@@ -264,8 +264,8 @@ async def _waiting_for(handle: WorkflowHandle, facts: RunFacts) -> str:
                 f"{failure_message(activity.last_failure)}"
             )
         if not activity.HasField("last_started_time"):
-            queue = next((run.task_queue for run in facts.activities if run.name == name), "?")
-            return f"`{name}`, scheduled on the task queue {queue!r}, where no worker has picked it up"
+            polled = next((run.task_queue for run in facts.activities if run.name == name), "?")
+            return f"`{name}`, scheduled on the task queue {polled!r}, where no worker has picked it up"
         return f"`{name}` to finish its attempt {activity.attempt}"
     if facts.pending_timers:
         return f"a timer of {facts.pending_timers[-1]:g} s"

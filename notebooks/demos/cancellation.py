@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from saga_lab import history
     from saga_lab.activities import PaymentActivities
-    from saga_lab.connection import learner_prefix, workflow_id
+    from saga_lab.connection import task_queue, workflow_id
     from saga_lab.faults import SLOW, Fault
     from saga_lab.models import ChargeInput, RefundInput
     from saga_lab.services import open_services
@@ -71,7 +71,7 @@ async def cancel_during_charge(client: Client, order_id: str, cancellation_type:
     faults = CountingFaults()
     payments = open_services().payment
     activities = PaymentActivities(payments, faults)
-    queue = f"{learner_prefix(client)}nb06-cancel-{uuid.uuid4().hex[:6]}"
+    queue = task_queue(client, f"nb06-cancel-{uuid.uuid4().hex[:6]}")
     worker = KernelWorker(client, queue, [ChargeThenRefundWorkflow], [activities.charge, activities.refund], faults)
     async with worker:
         handle = await client.start_workflow(

@@ -14,8 +14,8 @@ from typing import Any
 
 from temporalio.client import Client
 
-from saga_lab.config import SERVICES, task_queue
-from saga_lab.connection import learner_prefix, workflow_id
+from saga_lab.config import SERVICES
+from saga_lab.connection import task_queue, workflow_id
 from saga_lab.faults import FaultPlan
 from saga_lab.models import OrderInput, OrderResult
 from saga_lab.services import open_services
@@ -30,14 +30,14 @@ class SecretOrders:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self.prefix = f"{learner_prefix(client)}nb13-secret-{uuid.uuid4().hex[:6]}/"
+        self.run = f"nb13-secret-{uuid.uuid4().hex[:6]}"  # this demo's own set of the services' queues
         stores, faults = open_services(), CountingFaults()
 
         def worker(name: str) -> KernelWorker:
             if name == "workflow":
-                return KernelWorker(client, task_queue(name, self.prefix), WORKFLOWS, [], faults)
+                return KernelWorker(client, task_queue(client, name, run=self.run), WORKFLOWS, [], faults)
             activities = service_activities(name, stores, faults)
-            return KernelWorker(client, task_queue(name, self.prefix), [], activities, faults)
+            return KernelWorker(client, task_queue(client, name, run=self.run), [], activities, faults)
 
         self.workers = [worker(name) for name in SERVICES]
 
@@ -47,7 +47,7 @@ class SecretOrders:
             OrderSagaWorkflow.run,
             OrderInput(order_id, amount, FaultPlan.parse(list(faults))),
             id=workflow_id(self.client, order_id),
-            task_queue=task_queue("workflow", self.prefix),
+            task_queue=task_queue(self.client, "workflow", run=self.run),
             result_type=OrderResult,
         )
 

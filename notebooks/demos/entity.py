@@ -19,7 +19,7 @@ from temporalio import workflow
 from temporalio.client import Client
 
 with workflow.unsafe.imports_passed_through():
-    from saga_lab.connection import learner_prefix, workflow_id
+    from saga_lab.connection import task_queue, workflow_id
 
     from .workers import CountingFaults, KernelWorker
 
@@ -78,7 +78,7 @@ async def credit_until_handover(client: Client, customer: str) -> tuple[int, Acc
 
     Returns the credits sent, the account as the newest run holds it, and one row per run.
     """
-    queue = f"{learner_prefix(client)}nb13-credit-{uuid.uuid4().hex[:6]}"
+    queue = task_queue(client, f"nb13-credit-{uuid.uuid4().hex[:6]}")
     in_flight = asyncio.Semaphore(IN_FLIGHT)
     sent = 0
     async with KernelWorker(client, queue, [StoreCreditWorkflow], [], CountingFaults()):

@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from saga_lab.activities import PaymentActivities, ShippingActivities
-    from saga_lab.connection import learner_prefix
+    from saga_lab.connection import task_queue
     from saga_lab.failures import root_message
     from saga_lab.faults import FaultInjector, FaultPlan
     from saga_lab.models import ChargeInput, CreateShipmentInput, RefundInput
@@ -133,5 +133,5 @@ class AskAPersonWorkflow:
 def person_worker(client: Client) -> KernelWorker:
     """A worker for :class:`AskAPersonWorkflow` and the services' activities, on a task queue of its own."""
     faults = CountingFaults()
-    queue = f"{learner_prefix(client)}nb13-person-{uuid.uuid4().hex[:6]}"
+    queue = task_queue(client, f"nb13-person-{uuid.uuid4().hex[:6]}")
     return KernelWorker(client, queue, [AskAPersonWorkflow], service_activity_list(faults), faults)

@@ -20,7 +20,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 with workflow.unsafe.imports_passed_through():
-    from saga_lab.connection import current_server, learner_prefix, temporal_cli
+    from saga_lab.connection import current_server, task_queue, temporal_cli
     from saga_lab.server import ServerError
 
 NAME = "ShippingPlan"
@@ -49,7 +49,7 @@ class Deployment:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.name = f"nb13-shop-{uuid.uuid4().hex[:6]}"
-        self.task_queue = f"{learner_prefix(client)}{self.name}"
+        self.task_queue = task_queue(client, self.name)
 
     def worker(self, build_id: str) -> Worker:
         """A worker of this deployment running ``build_id`` (``1.0``: :class:`PlanV1`, ``2.0``: :class:`PlanV2`)."""
