@@ -17,6 +17,7 @@ Layers, lowest first (a module imports only from layers below it):
 - ``notebook``: ``Lab`` and display helpers (the tables the chaos report prints too);
 - ``history``, ``diagrams`` (``plantuml``), ``plots``: evidence from a run's event history;
 - ``chaos``: many sagas under faults and kills, and the invariant checker;
+- ``verdicts``: each exercise's last verdict (PASS / NOT YET), kept in the data directory;
 - ``cli``: the ``saga-lab`` command.
 
 ``tests/test_package_shape.py`` holds the package to this list.

@@ -8,6 +8,12 @@ plots (:mod:`saga_lab.plots`) build on those records and never decode an event a
 Temporal keeps one ``ActivityTaskStarted`` per activity (its last attempt, with the
 attempt number and the previous attempt's failure), so :class:`ActivityRun` says how
 many attempts a step took and how the last one ended.
+
+:func:`facts` condenses a whole run into :class:`RunFacts`: the questions exercise checks
+(and live views) ask of a run, answered from its history alone: which activities were
+scheduled in what order, with which inputs (idempotency keys), how many attempts each
+took, which failed and with what type, whether an undo was scheduled for a step the
+service refused, the timers, and the workflow-task failures (a bug in workflow code).
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
 from temporalio.client import Client, WorkflowHistory
 
+from .config import COMPENSATIONS, UNDO
 from .failures import failure_message
+from .services.errors import NON_RETRYABLE_ERROR_TYPES
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,12 @@ class Event:
     #: The innermost failure message, when the event carries a failure. On
     #: ``ActivityTaskStarted`` it is the failure of the attempt before (a retry).
     failure: str | None = None
+    #: The innermost failure's type: an ``ApplicationError``'s type (``PaymentDeclined``,
+    #: ``NameError``), ``StartToCloseTimeout`` and the like, ``Cancelled`` or ``Terminated``.
+    failure_type: str = ""
+    #: Why Temporal stopped retrying an activity (``MAXIMUM_ATTEMPTS_REACHED``,
+    #: ``NON_RETRYABLE_FAILURE``, ``TIMEOUT``...), on its ``Failed`` / ``TimedOut`` event.
+    retry_state: str = ""
     #: The id later events refer back to: an activity's, a timer's or an update's.
     key: str = ""
     #: A timer's duration.
@@ -49,9 +63,12 @@ class Event:
     #: Why, in the words of who said it: a cancel request's cause, a termination's reason,
     #: a failed workflow's or workflow task's own (outermost) failure message.
     reason: str = ""
-    #: The JSON payload, decoded: the workflow's input or result, an update's argument,
-    #: a workflow failure's details (None when there is none, or it is not JSON).
+    #: The JSON payload, decoded: the workflow's input or result, an activity's input or
+    #: result, an update's argument, a workflow failure's details (None when there is
+    #: none, or it is not JSON).
     value: Any = field(default=None, compare=False, repr=False)
+    #: The stack trace a failure carries (a workflow task's failure: where the code raised).
+    stack: str = field(default="", compare=False, repr=False)
 
     @property
     def detail(self) -> str:
@@ -76,6 +93,19 @@ class ActivityRun:
     #: The failure of the attempt before the last one, when there were retries.
     retried_after: str | None = None
     scheduled_event_id: int = 0
+    #: The activity's (first) argument as scheduled, decoded from JSON (a dict for a dataclass).
+    input: Any = field(default=None, compare=False, repr=False)
+    #: What it returned, when it completed.
+    result: Any = field(default=None, compare=False, repr=False)
+    #: The type of its last failure (see :attr:`Event.failure_type`).
+    failure_type: str | None = None
+    #: Why Temporal stopped retrying it (see :attr:`Event.retry_state`).
+    retry_state: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        """The idempotency key of its input, when the input has one."""
+        return self.input.get("idempotency_key") if isinstance(self.input, dict) else None
 
 
 # ------------------------------------------------------------------ decoding, one entry per kind
@@ -89,6 +119,36 @@ def _kind(event) -> str:
 
 def _failure(attrs, name: str = "failure") -> str | None:
     return failure_message(getattr(attrs, name)) if attrs.HasField(name) else None
+
+
+#: A failure's kind of info -> how its type is named when it is not an application error's.
+_FAILURE_KINDS = {
+    "canceled_failure_info": "Cancelled",
+    "terminated_failure_info": "Terminated",
+    "server_failure_info": "ServerFailure",
+}
+
+
+def failure_type(failure) -> str:
+    """The innermost failure's type: ``PaymentDeclined``, ``NameError``, ``StartToCloseTimeout``, ``Cancelled``..."""
+    while failure.HasField("cause"):
+        failure = failure.cause
+    if failure.HasField("application_failure_info"):
+        return failure.application_failure_info.type
+    if failure.HasField("timeout_failure_info"):
+        name = TimeoutType.Name(failure.timeout_failure_info.timeout_type).removeprefix("TIMEOUT_TYPE_")
+        return "".join(part.capitalize() for part in name.split("_")) + "Timeout"
+    return next((kind for info, kind in _FAILURE_KINDS.items() if failure.HasField(info)), "")
+
+
+def _failed(attrs, **fields) -> dict:
+    """A failure's message, type and (for activities) why retrying stopped."""
+    if not attrs.HasField("failure"):
+        return fields
+    out = {"failure": _failure(attrs), "failure_type": failure_type(attrs.failure), **fields}
+    if hasattr(attrs, "retry_state") and attrs.retry_state:
+        out["retry_state"] = RetryState.Name(attrs.retry_state).removeprefix("RETRY_STATE_")
+    return out
 
 
 def _json(payloads) -> Any:
@@ -134,16 +194,17 @@ _DECODE: dict[str, Callable[[Any], dict]] = {
         "value": _json(a.accepted_request.input.args),
     },
     "WorkflowExecutionUpdateCompleted": lambda a: {"key": a.meta.update_id, "failure": _failure(a.outcome)},
-    "WorkflowTaskFailed": lambda a: {"failure": _failure(a), "reason": a.failure.message},
+    "WorkflowTaskFailed": lambda a: _failed(a, reason=a.failure.message, stack=a.failure.stack_trace),
     "ActivityTaskScheduled": lambda a: {
         "name": a.activity_type.name,
         "task_queue": a.task_queue.name,
         "key": a.activity_id,
+        "value": _json(a.input),
     },
     "ActivityTaskStarted": lambda a: _of_activity(a, attempt=a.attempt, failure=_failure(a, "last_failure")),
-    "ActivityTaskCompleted": _of_activity,
-    "ActivityTaskFailed": lambda a: _of_activity(a, failure=_failure(a)),
-    "ActivityTaskTimedOut": lambda a: _of_activity(a, failure=_failure(a)),
+    "ActivityTaskCompleted": lambda a: _of_activity(a, value=_json(a.result)),
+    "ActivityTaskFailed": lambda a: _of_activity(a, **_failed(a)),
+    "ActivityTaskTimedOut": lambda a: _of_activity(a, **_failed(a)),
     "ActivityTaskCancelRequested": _of_activity,
     "ActivityTaskCanceled": _of_activity,
     "TimerStarted": lambda a: {"key": a.timer_id, "seconds": a.start_to_fire_timeout.ToTimedelta().total_seconds()},
@@ -205,7 +266,9 @@ def activity_runs(records: Iterable[Event]) -> list[ActivityRun]:
     runs: dict[int, ActivityRun] = {}
     for e in records:
         if e.kind == "ActivityTaskScheduled":
-            runs[e.event_id] = ActivityRun(e.key, e.name, e.task_queue, e.time, scheduled_event_id=e.event_id)
+            runs[e.event_id] = ActivityRun(
+                e.key, e.name, e.task_queue, e.time, scheduled_event_id=e.event_id, input=e.value
+            )
             continue
         run, outcome = runs.get(e.scheduled_event_id), _OUTCOME.get(e.kind)
         if run is None or outcome is None:
@@ -216,8 +279,10 @@ def activity_runs(records: Iterable[Event]) -> list[ActivityRun]:
             run.retried_after = e.failure
             continue
         run.closed_at = e.time
+        if e.kind == "ActivityTaskCompleted":
+            run.result = e.value
         if e.failure is not None:
-            run.failure = e.failure
+            run.failure, run.failure_type, run.retry_state = e.failure, e.failure_type, e.retry_state or None
         if e.kind == "ActivityTaskTimedOut" and run.attempts == 0:
             run.attempts = 1  # timed out before any attempt started (schedule-to-start)
     return list(runs.values())
@@ -226,6 +291,91 @@ def activity_runs(records: Iterable[Event]) -> list[ActivityRun]:
 def activities(history: WorkflowHistory) -> list[ActivityRun]:
     """Each activity the workflow scheduled, in the order it was scheduled."""
     return activity_runs(events(history))
+
+
+# ------------------------------------------------------------------ a run's facts, as checks ask about them
+
+#: How a run stands after its last event (RUNNING when no closing event is there yet).
+_CLOSED = {
+    "WorkflowExecutionCompleted": "COMPLETED",
+    "WorkflowExecutionFailed": "FAILED",
+    "WorkflowExecutionCanceled": "CANCELED",
+    "WorkflowExecutionTerminated": "TERMINATED",
+    "WorkflowExecutionTimedOut": "TIMED_OUT",
+    "WorkflowExecutionContinuedAsNew": "CONTINUED_AS_NEW",
+}
+#: Each forward step of the saga by the undo that reverses it.
+_STEP_OF_UNDO = {undo: step for step, undo in UNDO.items()}
+
+
+@dataclass
+class RunFacts:
+    """What one run's history shows: its activities, timers, failures and how it stands."""
+
+    workflow: str
+    #: RUNNING, or how the run closed: COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW.
+    status: str
+    #: The run's input and result (decoded JSON), and its failure's innermost message.
+    input: Any = field(default=None, repr=False)
+    result: Any = field(default=None, repr=False)
+    failure: str | None = None
+    activities: list[ActivityRun] = field(default_factory=list)
+    #: Every timer the workflow started, in seconds, in order; those not yet fired or cancelled.
+    timers: list[float] = field(default_factory=list)
+    pending_timers: list[float] = field(default_factory=list)
+    #: Every workflow-task failure: the workflow's own code raised (a bug) or broke determinism.
+    task_failures: list[Event] = field(default_factory=list)
+    #: For a run still open: what it waits for, in words (filled in by whoever waited for it).
+    waiting_for: str = ""
+
+    @property
+    def scheduled(self) -> list[str]:
+        """The activities' names, in the order the workflow scheduled them."""
+        return [run.name for run in self.activities]
+
+    def of(self, name: str) -> list[ActivityRun]:
+        """The activities called ``name``, in order (one per scheduling; retries are attempts of one)."""
+        return [run for run in self.activities if run.name == name]
+
+    @property
+    def refused(self) -> list[ActivityRun]:
+        """Activities that failed with a service's business error (it guarantees it wrote nothing)."""
+        return [run for run in self.activities if run.failure_type in NON_RETRYABLE_ERROR_TYPES]
+
+    @property
+    def undos(self) -> list[ActivityRun]:
+        """The compensations the workflow scheduled, in the order it scheduled them."""
+        return [run for run in self.activities if run.name in COMPENSATIONS]
+
+    def undos_of_refused(self) -> list[tuple[ActivityRun, ActivityRun]]:
+        """(step, undo) for each undo scheduled for a step that the service refused, and that never succeeded."""
+        done = {run.name for run in self.activities if run.outcome == "completed"}
+        refused = {run.name: run for run in self.refused if run.name not in done}
+        return [(refused[_STEP_OF_UNDO[undo.name]], undo) for undo in self.undos if _STEP_OF_UNDO[undo.name] in refused]
+
+
+def run_facts(records: list[Event]) -> RunFacts:
+    """:class:`RunFacts` from a run's records (:func:`events`)."""
+    first, last = records[0], records[-1]
+    closed = last.kind if last.kind in _CLOSED else None
+    timers = {e.key: e.seconds or 0.0 for e in records if e.kind == "TimerStarted"}
+    ended = {e.key for e in records if e.kind in ("TimerFired", "TimerCanceled")}
+    return RunFacts(
+        workflow=first.name,
+        status=_CLOSED.get(last.kind, "RUNNING"),
+        input=first.value,
+        result=last.value if closed == "WorkflowExecutionCompleted" else None,
+        failure=last.failure if closed == "WorkflowExecutionFailed" else None,
+        activities=activity_runs(records),
+        timers=list(timers.values()),
+        pending_timers=[seconds for key, seconds in timers.items() if key not in ended],
+        task_failures=[e for e in records if e.kind == "WorkflowTaskFailed"],
+    )
+
+
+def facts(history: WorkflowHistory) -> RunFacts:
+    """What ``history`` shows, as :class:`RunFacts`."""
+    return run_facts(events(history))
 
 
 # ------------------------------------------------------------------ rows for saga_lab.notebook.Table
