@@ -1,4 +1,4 @@
-# NOT YET "no details" "this machine": it heartbeats no details and resumes from a file that only this machine has
+# NOT YET "again" "no details": it heartbeats no details and resumes from a file beside the work log
 """A learner's e08: progress kept in a file beside the work log; the heartbeat only says "alive"."""
 
 from __future__ import annotations

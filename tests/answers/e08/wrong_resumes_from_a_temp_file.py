@@ -1,4 +1,4 @@
-# NOT YET "no details" "this machine": it heartbeats no details and resumes from a file in the temp folder
+# NOT YET "again" "no details": it heartbeats no details and resumes from a file in the temporary folder
 """A learner's e08: progress kept in the temporary folder, under the workflow's id."""
 
 from __future__ import annotations

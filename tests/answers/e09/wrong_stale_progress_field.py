@@ -1,4 +1,4 @@
-# NOT YET "stale": the query answers a progress field that the loop updates before each walk, one item behind
+# NOT YET "behind the run": the query answers a progress field the loop brings up to date one item late
 """A learner's e09: a `progress_now` field kept by the loop, updated at the top of each turn."""
 
 from __future__ import annotations
