@@ -319,6 +319,8 @@ class RunFacts:
     input: Any = field(default=None, repr=False)
     result: Any = field(default=None, repr=False)
     failure: str | None = None
+    #: When the run started (its first event), as the server's clock said.
+    started_at: datetime | None = None
     activities: list[ActivityRun] = field(default_factory=list)
     #: Every timer the workflow started, in seconds, in order; those not yet fired or cancelled.
     timers: list[float] = field(default_factory=list)
@@ -366,6 +368,7 @@ def run_facts(records: list[Event]) -> RunFacts:
         input=first.value,
         result=last.value if closed == "WorkflowExecutionCompleted" else None,
         failure=last.failure if closed == "WorkflowExecutionFailed" else None,
+        started_at=first.time,
         activities=activity_runs(records),
         timers=list(timers.values()),
         pending_timers=[seconds for key, seconds in timers.items() if key not in ended],

@@ -197,6 +197,15 @@ async def kernel_worker(
         yield worker
 
 
+@contextlib.asynccontextmanager
+async def kernel_workers(client: Client, per_queue: dict[str, dict[str, Any]]) -> AsyncIterator[None]:
+    """One :func:`kernel_worker` per task queue (``{queue: {"workflows": [...], "activities": [...]}}``)."""
+    async with contextlib.AsyncExitStack() as stack:
+        for queue, parts in per_queue.items():
+            await stack.enter_async_context(kernel_worker(client, queue, **parts))
+        yield
+
+
 @contextlib.contextmanager
 def private_services() -> Iterator[tuple[Path, Services]]:
     """The three services on databases of the check's own, in a temporary folder removed afterwards."""
@@ -215,7 +224,9 @@ def all_service_activities(stores: Services, faults: FaultInjector | None = None
 
 # ---------------------------------------------------------------- waiting for a run, bounded
 
-_LEARNER_FRAME = re.compile(r'File "[^"]*?/((?:exercises|solutions|capstone)/\w+\.py)", line (\d+)')
+_FRAME = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
+#: Frames of these files are the SDK's, the lab's or the check's: the learner's line is elsewhere.
+_NOT_THE_LEARNERS = ("site-packages", "/saga_lab/", "notebooks/checks/", "notebooks/demos/", "<")
 
 
 def task_failure_line(event: history.Event) -> str:
@@ -227,8 +238,11 @@ def task_failure_line(event: history.Event) -> str:
             "your workflow made a call the sandbox refuses, because its answer could differ on replay "
             f"(a non-deterministic call): {refused.strip()}"
         )
-    frames = _LEARNER_FRAME.findall(event.stack)
-    where = f" ({frames[-1][0]}, line {frames[-1][1]})" if frames else ""
+    frames = [m for m in _FRAME.finditer(event.stack) if not any(part in m["path"] for part in _NOT_THE_LEARNERS)]
+    where = ""
+    if frames:
+        path = Path(frames[-1]["path"])
+        where = f" ({path.parent.name}/{path.name}, line {frames[-1]['line']})"
     kind = f"{event.failure_type}: " if event.failure_type and event.failure_type not in message else ""
     return (
         f"your workflow's code raised {kind}{message}{where}; the worker retries the workflow task until the "
