@@ -224,7 +224,7 @@ async def check(client: Client, module: ModuleType | None = None) -> bool:
         failing = [result for result in results if not result.ok]
         if failing:
             return (
-                f"{len(failing)} of {len(results)} cases are not right yet (the lines above say what happened in each)"
+                f"{len(failing)} of {len(results)} cases are not right yet (the lines above say what happened in each)."
             )
         return None
 

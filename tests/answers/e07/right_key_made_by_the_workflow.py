@@ -1,4 +1,4 @@
-# PASS: the workflow makes the key with workflow.uuid4() (recorded in its history) and hands it to every attempt
+# PASS: the workflow makes the key with workflow.uuid4() (kept in its history) and hands it to each attempt
 """A learner's e07: the key travels in the activity's input, made once by the workflow."""
 
 from __future__ import annotations

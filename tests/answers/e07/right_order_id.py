@@ -1,4 +1,4 @@
-# PASS: the key names the order's charge (the order id), not the workflow; written with execute_activity by name
+# PASS: the key names the order's charge by its order id; the workflow calls the activity by its name
 """A learner's e07: the key from the order id; the workflow calls the activity by its name."""
 
 from __future__ import annotations

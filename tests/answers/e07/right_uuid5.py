@@ -1,4 +1,4 @@
-# PASS: a name-based uuid5 of the order id: the same in every process, different for every order
+# PASS: a name-based uuid5 of the order id: the same in every process, another for every order
 """A learner's e07: uuid5 (a hash that every process computes the same) of the order's charge."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "already used": the activity id is "1" in every ChargeWorkflow, so two orders share one key
+# NOT YET naming "already used": the activity id is "1" in every ChargeWorkflow: two orders, one key
 """A learner's e07: the activity's id, which Temporal keeps the same on every attempt (and for every order)."""
 
 from __future__ import annotations

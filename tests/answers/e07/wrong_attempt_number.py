@@ -1,4 +1,4 @@
-# NOT YET "in the same worker process" "charged 2 times": the attempt number is in the key, so every retry sends a new one
+# NOT YET naming "in the same worker process", "charged 2 times": the attempt number is in the key
 """A learner's e07: the order id and the attempt number, "to tell the attempts apart"."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "another worker process" "charged 2 times": Python's hash() of a str differs from one process to the next
+# NOT YET naming "another worker process", "hash()": Python's hash() of a str differs between processes
 """A learner's e07: the key is the hash of the order id, the same in this process, not in the next."""
 
 from __future__ import annotations

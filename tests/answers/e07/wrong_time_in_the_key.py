@@ -1,4 +1,4 @@
-# NOT YET "in the same worker process" "charged 2 times": the time is in the key, and it has moved on by the retry
+# NOT YET naming "in the same worker process", "charged 2 times": the time is in the key
 """A learner's e07: the order id and the time of the call."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "another worker process" "charged 2 times": a uuid kept in a module-level dict is the same key only for retries in this process
+# NOT YET naming "another worker process", "kept in memory": a uuid kept in a module-level dict
 """A learner's e07: the first key of each order is remembered in memory and sent again on a retry."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# PASS: it heartbeats only the parcel reached, and recomputes the weight of the parcels before it on a retry
+# PASS: it heartbeats only the parcel reached, and a retry recomputes the weight of the parcels before it
 """A learner's e08: the total is derived from how far it got (the scale's answer per parcel never changes)."""
 
 from __future__ import annotations

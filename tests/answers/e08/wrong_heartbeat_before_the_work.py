@@ -1,4 +1,4 @@
-# NOT YET "never weighed": it heartbeats a parcel as done before weighing it, so the parcel under way is skipped
+# NOT YET naming "parcel 5 was never weighed": it heartbeats a parcel as done before it weighs it
 """A learner's e08: the heartbeat comes first in the loop, "to stay alive while weighing"."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "again": it heartbeats every fifth parcel only, so a new attempt redoes up to four parcels
+# NOT YET naming "again": it heartbeats every fifth parcel only, so a new attempt redoes up to four
 """A learner's e08: fewer heartbeats, "to spare the server"."""
 
 from __future__ import annotations

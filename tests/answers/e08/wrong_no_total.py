@@ -1,4 +1,4 @@
-# NOT YET "did not know what the parcels before it weighed": it resumes at the right parcel but from a total of 0
+# NOT YET naming "did not know what the parcels before it weighed": it heartbeats the parcel, not the total
 """A learner's e08: heartbeats how far it got, not the total so far."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-# NOT YET "no heartbeat carried any details": it resumes from a file at a fixed path, which another machine would not have
-"""A learner's e08: progress in /tmp under the workflow's id, removed when the batch is done; the heartbeat says "alive"."""
+# NOT YET naming "no heartbeat carried any details": it resumes from a file at a fixed path in /tmp
+"""A learner's e08: progress in /tmp under the workflow's id, removed at the end; the heartbeat only says "alive"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-# NOT YET "again" "no details": it heartbeats no details and resumes from a file beside the work log
+# NOT YET naming "again", "no details": it resumes from a file beside the work log, not from a heartbeat
 """A learner's e08: progress kept in a file beside the work log; the heartbeat only says "alive"."""
 
 from __future__ import annotations

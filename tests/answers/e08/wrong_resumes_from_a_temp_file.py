@@ -1,4 +1,4 @@
-# NOT YET "again" "no details": it heartbeats no details and resumes from a file in the temporary folder
+# NOT YET naming "again", "no details": it resumes from a file in the temporary folder, not a heartbeat
 """A learner's e08: progress kept in the temporary folder, under the workflow's id."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "again": it heartbeats its progress but never reads it back, so a new attempt starts from parcel 1
+# NOT YET naming "again", "the last heartbeat's details were": it heartbeats its progress but never reads it back
 """A learner's e08: TODO 1 done, TODO 2 forgotten."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# PASS: a counter instead of a list, and a query named with @workflow.query(name="progress")
+# PASS: a counter instead of a list, and the query named by @workflow.query(name="progress")
 """A learner's e09: the workflow counts picks; the query derives the items from the count."""
 
 from __future__ import annotations

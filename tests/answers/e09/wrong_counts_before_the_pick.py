@@ -1,4 +1,4 @@
-# NOT YET "before": the item is added to `picked` when the walk to its shelf starts, not when it is picked
+# NOT YET naming "before it is picked": an item joins `picked` when the walk to its shelf starts
 """A learner's e09: the loop notes the item first, "so the query sees what is being picked"."""
 
 from __future__ import annotations

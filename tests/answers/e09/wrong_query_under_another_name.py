@@ -1,4 +1,4 @@
-# NOT YET "no query named 'progress'": the query is named after its method, get_progress
+# NOT YET naming "no query named 'progress'": the query is named after its method, get_progress
 """A learner's e09: a query with the right answer under the wrong name."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "remaining": the query says how many items there are in all, not how many are left
+# NOT YET naming "4 remaining": `remaining` says how many items there are in all, not how many are left
 """A learner's e09: `remaining` is the length of the list."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "behind the run": the query answers a progress field the loop brings up to date one item late
+# NOT YET naming "behind the run": the query answers a field the loop brings up to date one item late
 """A learner's e09: a `progress_now` field kept by the loop, updated at the top of each turn."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# PASS: it moves the server's clock by hand: nothing shipped a minute before the hold ends, shipped once it has
+# PASS: it moves the server's clock by hand: nothing shipped a minute before the hold ends, shipped after
 """A learner's e10: env.sleep to just before the end of the hold, look, then let the run finish."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# PASS: from the history alone: a timer of at least three days fired, and the shipment was scheduled after it
+# PASS: from the history alone: a timer of three days fired, and the shipment was scheduled after it
 """A learner's e10: the hold's timer, and the order of events around it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "asserts nothing about the hold": it checks that the order completed, which it does with or without a hold
+# NOT YET naming "asserts nothing about the hold": it checks only that the order completed
 """A learner's e10: the saga completed, so the hold "worked"."""
 
 from __future__ import annotations

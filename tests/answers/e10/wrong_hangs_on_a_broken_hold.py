@@ -1,4 +1,4 @@
-# NOT YET "did not end": it waits for the hold's timer to fire instead of asserting it did, so it hangs where there is none
+# NOT YET naming "did not end", "skips the hold": it waits for the timer to fire instead of asserting it
 """A learner's e10: poll the history until the timer has fired."""
 
 from __future__ import annotations

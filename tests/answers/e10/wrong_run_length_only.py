@@ -1,4 +1,4 @@
-# NOT YET "ships the order first": it measures how long the run lasted, which says nothing of when it shipped
+# NOT YET naming "ships the order first": it measures how long the run lasted, not when it shipped
 """A learner's e10: the run lasted three days of the server's clock."""
 
 from __future__ import annotations

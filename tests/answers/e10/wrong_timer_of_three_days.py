@@ -1,4 +1,4 @@
-# NOT YET "ships the order first": it finds a three-day timer in the history, but not that the shipment waited for it
+# NOT YET naming "ships the order first": it finds a 3-day timer, not that the shipment waited for it
 """A learner's e10: a TimerStarted of three days is the hold."""
 
 from __future__ import annotations

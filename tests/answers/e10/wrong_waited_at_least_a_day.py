@@ -1,4 +1,4 @@
-# NOT YET "an hour short": it asserts the shipment waited at least a day, which a hold an hour short does too
+# NOT YET naming "an hour short": it asserts the shipment waited at least a day
 """A learner's e10: "at least a day" is enough, surely."""
 
 from __future__ import annotations

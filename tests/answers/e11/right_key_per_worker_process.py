@@ -1,4 +1,4 @@
-# PASS: the key carries the worker's process id: one process answers a retry from its key, another charges again
+# PASS: the key carries the worker's process id: a retry in another worker process charges again
 """A learner's e11: a key "unique per worker", which a retry on another worker does not share."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "never lost": it calls the payment service directly, so no reply is lost and nothing is retried
+# NOT YET naming "no reply was ever lost": it calls the payment service directly, past the faults
 """A learner's e11: a new key on every attempt, but the call skips `perform` (and the faults with it)."""
 
 from __future__ import annotations

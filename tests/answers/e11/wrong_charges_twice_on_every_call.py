@@ -1,4 +1,4 @@
-# NOT YET "a single attempt": it charges twice on every call, retried or not, so it is not the bug a retry triggers
+# NOT YET naming "in a single attempt", "no retry": it charges twice on every call, retried or not
 """A learner's e11: two charges with two keys in every attempt."""
 
 from __future__ import annotations

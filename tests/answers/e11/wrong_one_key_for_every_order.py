@@ -1,4 +1,4 @@
-# NOT YET "never charged": one key for every order: the first order's charge takes it, every other order is refused
+# NOT YET naming "never charged", "already used": one key for every order; the others are refused
 """A learner's e11: a constant key, "so the service cannot tell the requests apart"."""
 
 from __future__ import annotations

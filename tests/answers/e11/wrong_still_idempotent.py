@@ -1,4 +1,4 @@
-# NOT YET "still idempotent": the key is rebuilt from the order id, stable on every attempt: no bug planted
+# NOT YET naming "still idempotent": the key is rebuilt from the order id, as stable as the saga's
 """A learner's e11: a "different" key that is just as stable as the saga's."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# PASS: the plain pattern of notebook 05, no Saga helper: a list of undos, newest first, a person called when one is refused
+# PASS: the plain pattern of notebook 05, no Saga helper: a list of undos, a person called for a refused one
 """A learner's e12: try/except by hand, the cancellation caught by name."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# PASS: the order saga's way: an undo registered after a success, or after a failure that was not a refusal; a dict of steps
+# PASS: the order saga's way: an undo registered after a success, or a failure that was not a refusal
 """A learner's e12: register each undo by the booking's outcome, with the Saga helper."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "expected CANCELED": a cancel through Temporal is undone and then reported as a failed booking
+# NOT YET naming "expected CANCELED": a cancel through Temporal is undone, then reported as COMPENSATED
 """A learner's e12: every stop is "compensated", the customer's cancel included."""
 
 from __future__ import annotations

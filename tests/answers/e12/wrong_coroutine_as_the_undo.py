@@ -1,4 +1,4 @@
-# NOT YET "not callable" "workflow task": the undo is registered as a coroutine, `cancel(...)`, instead of the function and its arguments
+# NOT YET naming "is not callable", "workflow task": the undo registered as a coroutine, `cancel(...)`
 """A learner's e12: `add_compensation` given the call's result instead of what to call."""
 
 from __future__ import annotations

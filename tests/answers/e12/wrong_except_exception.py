@@ -1,4 +1,4 @@
-# NOT YET "cancelled while waiting for the car" "undone: nothing": a plain `except Exception` never sees the cancel that arrives during the wait
+# NOT YET naming "cancelled while waiting for the car: undone: nothing": `except Exception` misses the cancel
 """A learner's e12: the plain pattern of notebook 05, with `except Exception`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# NOT YET "a run fails only when a person must act": every undo runs, then the booking's error fails the run
+# NOT YET naming "a run fails only when a person must act": every undo done, then the run fails
 """A learner's e12: the Saga helper's `async with` alone, which re-raises the failure after the undos."""
 
 from __future__ import annotations

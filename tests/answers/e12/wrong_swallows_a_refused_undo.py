@@ -1,4 +1,4 @@
-# NOT YET "a person must act": a refused undo is caught with the rest, and the run completes as if all was undone
+# NOT YET naming "a person must act": a refused undo is caught with the rest, and the run completes
 """A learner's e12: the Saga helper, and one `except` for everything that can go wrong."""
 
 from __future__ import annotations

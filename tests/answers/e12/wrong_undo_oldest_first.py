@@ -1,4 +1,4 @@
-# NOT YET "expected cancel_hotel then cancel_flight": the undos run in the order they were registered, oldest first
+# NOT YET naming "undo runs newest first": the undos run in the order they were registered
 """A learner's e12: a plain list of undos, walked forwards."""
 
 from __future__ import annotations

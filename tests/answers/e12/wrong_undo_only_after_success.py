@@ -1,4 +1,4 @@
-# NOT YET "its reply lost on every attempt" "still booked": each undo is registered once its booking answered, so a booking whose reply was lost is never undone
+# NOT YET naming "got no answer", "cancel_hotel was never scheduled": undos registered after success only
 """A learner's e12: the obvious first try, with the vocabulary's endings right."""
 
 from __future__ import annotations
