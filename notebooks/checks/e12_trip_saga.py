@@ -148,9 +148,11 @@ def _why_not_undone(undo: str, outcome: TripOutcome) -> str:
     if run.outcome == "completed":
         how = f"{booking} succeeded"
     elif run.failure_type and run.failure_type.endswith("Timeout"):
-        how = f"{booking} got no answer in {run.attempts} attempt(s) (each timed out: it may have happened)"
+        how = f"{booking} timed out on all {run.attempts} attempts, so it may have happened"
+    elif run.outcome in ("scheduled", "running", "cancelled"):
+        how = f"{booking} had not answered when the trip stopped, so it may have happened"
     else:
-        how = f"{booking} ended {run.outcome} after {run.attempts} attempt(s) ({run.failure})"
+        how = f"{booking} failed after {run.attempts} attempt(s): {run.failure}"
     return f"{how}, and {undo} was never scheduled"
 
 
@@ -158,8 +160,8 @@ def _why_not_undone(undo: str, outcome: TripOutcome) -> str:
 _ENDINGS = {
     ("COMPLETED", "FAILED"): "a run fails only when a person must act, and here every undo was done",
     ("COMPLETED", "CANCELED"): "nobody cancelled this trip",
-    ("FAILED", "COMPLETED"): "an undo was refused and something is still booked: a person must act, so the run fails",
-    ("FAILED", "CANCELED"): "an undo was refused and something is still booked: that outweighs the cancel",
+    ("FAILED", "COMPLETED"): "when an undo is refused, something stays booked and a person must act: the run fails",
+    ("FAILED", "CANCELED"): "when an undo is refused, a person must act, whatever stopped the trip: the run fails",
     ("CANCELED", "COMPLETED"): "the workflow was cancelled through Temporal: after the undos, the cancellation goes on",
     ("CANCELED", "FAILED"): "the workflow was cancelled and every undo was done: nobody needs to act",
 }

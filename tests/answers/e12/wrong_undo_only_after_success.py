@@ -1,4 +1,4 @@
-# NOT YET naming "got no answer", "cancel_hotel was never scheduled": undos registered after success only
+# NOT YET naming "so it may have happened", "cancel_hotel was never scheduled": undos registered after success only
 """A learner's e12: the obvious first try, with the vocabulary's endings right."""
 
 from __future__ import annotations
