@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from demos.workers import CountingFaults, KernelWorker
-from saga_lab.checkout import ended_within
 from saga_lab.connection import workflow_id
-from saga_lab.failures import root_message
 from saga_lab.faults import Fault, FaultInjector
 from saga_lab.services import PaymentService, open_services
 
@@ -51,8 +50,6 @@ PASSED = (
 
 def process_worker(module: ModuleType, client: Client, task_queue: str, home: Path) -> Worker:
     """The worker of a :class:`WorkerProcess`: your ``charge_card`` over the check's payment service."""
-    from concurrent.futures import ThreadPoolExecutor
-
     payments = module.CardPayments(PaymentService.open(home), FaultInjector())
     return Worker(
         client,
@@ -67,35 +64,20 @@ def _charges(payments: PaymentService, order_id: str) -> int:
     return sum(1 for row in payments.ledger(order_id) if row.kind == "charge")
 
 
-async def _charged_or_ended(payments: PaymentService, order_id: str, handle, worker: WorkerProcess) -> None:
-    """Until the order's card is charged (its first attempt then waits for a reply that never comes), or it ended."""
-    deadline = asyncio.get_running_loop().time() + CHARGED_WITHIN_S
-    while not _charges(payments, order_id) and asyncio.get_running_loop().time() < deadline:
-        died = worker.died()
-        if died is not None:
-            raise support.NotYet(f"the worker process running your charge_card ended by itself: {died}")
-        if (await handle.describe()).close_time is not None:
-            return
-        await asyncio.sleep(0.05)
-
-
-async def _charge(client: Client, module: ModuleType, queue: str, order_id: str):
+async def _charge(client: Client, learner: ModuleType, queue: str, order_id: str, fault: str, meanwhile=None):
+    """Charge one order with your workflow (``meanwhile(handle)`` runs while it does); what went wrong, or None."""
     handle = await client.start_workflow(
-        module.ChargeWorkflow.run,
-        module.Charge(order_id, AMOUNT, Fault.parse(FAULT)),
+        learner.ChargeWorkflow.run,
+        learner.Charge(order_id, AMOUNT, Fault.parse(fault)),
         id=workflow_id(client, order_id),
         task_queue=queue,
     )
-    return handle
-
-
-def _problem(facts, order_id: str) -> str | None:
-    """What kept one charge from completing, in one line."""
+    if meanwhile is not None:
+        await meanwhile(handle)
+    facts = await support.finish(handle, RUN_TIMEOUT_S, f"the charge of {order_id}")
     if facts.status == "RUNNING":
         return support.still_open(facts, RUN_TIMEOUT_S, f"the charge of {order_id}")
-    if facts.status != "COMPLETED":
-        return f"the charge of {order_id} ended {facts.status}: {facts.failure}"
-    return None
+    return None if facts.status == "COMPLETED" else f"the charge of {order_id} ended {facts.status}: {facts.failure}"
 
 
 async def check(client: Client, module: ModuleType | None = None) -> bool:
@@ -107,30 +89,32 @@ async def check(client: Client, module: ModuleType | None = None) -> bool:
         with support.private_services() as (home, stores), tempfile.TemporaryDirectory(prefix="ex07-") as folder:
             queue = support.queue_name(client, support.fresh_id("ex07-charge"))
             processes = [WorkerProcess(__name__, learner, queue, home, Path(folder), "first")]
+
+            async def elsewhere(handle) -> None:
+                """Once the card is charged (the attempt then waits in vain), a new worker process takes over."""
+                deadline = asyncio.get_running_loop().time() + CHARGED_WITHIN_S
+                while not _charges(stores.payment, there) and asyncio.get_running_loop().time() < deadline:
+                    if processes[0].died() is not None:
+                        raise support.NotYet(
+                            f"the worker process running your charge_card ended: {processes[0].died()}"
+                        )
+                    if (await handle.describe()).close_time is not None:
+                        break
+                    await asyncio.sleep(0.05)
+                processes[0].kill()
+                seed = processes[0].hash_seed + 1
+                processes.append(WorkerProcess(__name__, learner, queue, home, Path(folder), "second", seed))
+
             try:
                 async with support.kernel_worker(client, queue, workflows=[learner.ChargeWorkflow]):
-                    # The first order: its retry runs in the same worker process.
-                    handle = await _charge(client, learner, queue, here)
-                    problem = _problem(await support.finish(handle, RUN_TIMEOUT_S, f"the charge of {here}"), here)
-                    if problem:
-                        return problem
-                    # The second: its worker process is killed once the card is charged; a new one retries it.
-                    handle = await _charge(client, learner, queue, there)
-                    await _charged_or_ended(stores.payment, there, handle, processes[0])
-                    processes[0].kill()
-                    processes.append(
-                        WorkerProcess(
-                            __name__, learner, queue, home, Path(folder), "second", processes[0].hash_seed + 1
-                        )
-                    )
-                    facts = await support.finish(handle, RUN_TIMEOUT_S, f"the charge of {there}")
-                    problem = _problem(facts, there)
-                    if problem:
-                        return problem
+                    problem = await _charge(client, learner, queue, here, FAULT)  # retried by the same process
+                    problem = problem or await _charge(client, learner, queue, there, FAULT, elsewhere)
             finally:
                 for process in processes:
                     process.kill()
             charged = {order: _charges(stores.payment, order) for order in (here, there)}
+        if problem:
+            return problem
         if charged[here] != 1:
             return (
                 f"the first attempt's reply was lost and Temporal retried, in the same worker process: {here} was "
@@ -148,29 +132,13 @@ async def check(client: Client, module: ModuleType | None = None) -> bool:
     return await support.judge("e07", PASSED, body, client)
 
 
-# ---------------------------------------------------------------- notebook 07, section 3: one charge in this kernel
-
-
 async def charge(client: Client, order_id: str, fault: str = FAULT) -> str:
-    """Charge ``order_id`` once with today's ``exercises/e07_idempotent_charge.py``, on the lab's services; say how."""
+    """Notebook 07, section 3: charge ``order_id`` once with your file today, in this kernel, on the lab's services."""
     learner = support.load(MODULE, *NAMES)
     faults = CountingFaults()
     payments = learner.CardPayments(open_services().payment, faults)
     queue = support.queue_name(client, support.fresh_id("nb07-charge"))
     async with KernelWorker(client, queue, [learner.ChargeWorkflow], [payments.charge_card], faults) as worker:
-        handle = await client.start_workflow(
-            learner.ChargeWorkflow.run,
-            learner.Charge(order_id, AMOUNT, Fault.parse(fault)),
-            id=workflow_id(client, order_id),
-            task_queue=queue,
-        )
-        problem = None
-        if not await ended_within(handle, RUN_TIMEOUT_S, "notebook 07: the charge did not finish"):
-            problem = f"the charge of {order_id} did not finish within {RUN_TIMEOUT_S:g} s"
-        else:
-            try:
-                await handle.result()
-            except WorkflowFailureError as failure:
-                problem = f"the charge of {order_id} failed: {root_message(failure)}"
+        problem = await _charge(client, learner, queue, order_id, fault)
         await worker.settled()  # the attempt whose reply was lost ends, and its late reply is logged, here
     return problem or f"ChargeWorkflow {order_id} completed"
