@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -18,6 +19,8 @@ from dataclasses import asdict
 from . import config, connection, server
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2
+#: ``saga-lab exercises check``: the check said NOT YET.
+EXIT_NOT_YET = 1
 
 
 class UsageError(Exception):
@@ -98,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chaos.add_argument("--run-id", metavar="ID", help="check an earlier run's orders again (default: a new run)")
     chaos.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    exercises = commands.add_parser(
+        "exercises",
+        help="every exercise with its notebook and your last verdict; `exercises check NN` runs one check",
+        epilog="exit status of `check`: 0 PASS, 1 NOT YET (or the server cannot be reached), 2 bad input",
+    )
+    exercise_commands = exercises.add_subparsers(dest="action", metavar="ACTION")
+    check = exercise_commands.add_parser("check", help="run exercise NN's check, with the same output as its cell")
+    check.add_argument("number", metavar="NN", help="the exercise's number, 01 to 12 (its notebook's)")
 
     lab = commands.add_parser("lab", help="ensure the server and open JupyterLab on notebooks/ (what `make lab` runs)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
@@ -230,6 +242,67 @@ async def _chaos(args) -> int:
     return EXIT_OK if result.ok else EXIT_INCONSISTENT
 
 
+def _notebooks() -> str:
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "notebooks")
+    if not os.path.isdir(os.path.join(folder, "checks")):
+        raise UsageError(f"no notebooks/ beside the package (looked in {folder}): run this from a Saga Lab checkout")
+    return folder
+
+
+def _exercise_list(folder: str) -> list[tuple[str, str, str | None]]:
+    """(exercise, notebook, check module) for every notebook ``NN_*.ipynb``, in order."""
+    found = []
+    for notebook in sorted(name for name in os.listdir(folder) if re.fullmatch(r"\d\d_\w+\.ipynb", name)):
+        exercise = f"e{notebook[:2]}"
+        checks = sorted(n for n in os.listdir(os.path.join(folder, "checks")) if n.startswith(f"{exercise}_"))
+        found.append((exercise, notebook, checks[0].removesuffix(".py") if checks else None))
+    return found
+
+
+async def _exercises(args) -> int:
+    import inspect
+
+    from . import verdicts
+
+    folder = _notebooks()
+    listed = _exercise_list(folder)
+    if args.action is None:
+        kept = verdicts.load()
+        print(f"{'exercise':<9} {'notebook':<36} last verdict")
+        for exercise, notebook, _ in listed:
+            verdict = kept.get(exercise)
+            if verdict is None:
+                said = "not tried"
+            else:
+                line = verdict.message.split(": ", 1)[-1]
+                detail = "" if verdict.passed else f": {line[:70]}{'...' if len(line) > 70 else ''}"
+                said = f"{verdict.word} ({verdict.at[:16].replace('T', ' ')} UTC){detail}"
+            print(f"{exercise:<9} {notebook:<36} {said}")
+        return EXIT_OK
+    number = args.number.strip().removeprefix("e").zfill(2)
+    module_name = next((module for exercise, _, module in listed if exercise == f"e{number}"), None)
+    if module_name is None:
+        known = ", ".join(exercise[1:] for exercise, _, module in listed if module)
+        raise UsageError(f"there is no exercise {args.number!r}: use one of {known}")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    check = importlib.import_module(f"checks.{module_name}").check
+    needs = [p for p in list(inspect.signature(check).parameters.values())[1:] if p.default is inspect.Parameter.empty]
+    if needs:
+        notebook = next(nb for exercise, nb, _ in listed if exercise == f"e{number}")
+        raise UsageError(
+            f"exercise {number} is checked in its notebook, from the cell's {', '.join(p.name for p in needs)}: "
+            f"run the check cell of {notebook}"
+        )
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    if "client" in inspect.signature(check).parameters:
+        outcome = check(await connection.connect(connection.ensure_server()))
+    else:
+        outcome = check()
+    passed = await outcome if inspect.isawaitable(outcome) else outcome
+    return EXIT_OK if passed else EXIT_NOT_YET
+
+
 def _lab(args) -> int:
     info = connection.ensure_server()
     print(f"Temporal server: {info.address} (namespace {info.namespace})")
@@ -261,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
             return _server(args)
         if args.command == "lab":
             return _lab(args)
-        handler = {"place": _place, "show": _show, "worker": _worker, "chaos": _chaos}[args.command]
+        handler = {"place": _place, "show": _show, "worker": _worker, "chaos": _chaos, "exercises": _exercises}[
+            args.command
+        ]
         return asyncio.run(handler(args))
     except (UsageError, server.SettingsError, connection.LearnerNameError) as err:
         print(f"saga-lab: {err}", file=sys.stderr)

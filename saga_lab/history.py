@@ -315,10 +315,11 @@ class RunFacts:
     workflow: str
     #: RUNNING, or how the run closed: COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW.
     status: str
-    #: The run's input and result (decoded JSON), and its failure's innermost message.
+    #: The run's input and result (decoded JSON), its failure's innermost message and its own (outermost) one.
     input: Any = field(default=None, repr=False)
     result: Any = field(default=None, repr=False)
     failure: str | None = None
+    reason: str | None = None
     #: When the run started (its first event), as the server's clock said.
     started_at: datetime | None = None
     activities: list[ActivityRun] = field(default_factory=list)
@@ -368,6 +369,7 @@ def run_facts(records: list[Event]) -> RunFacts:
         input=first.value,
         result=last.value if closed == "WorkflowExecutionCompleted" else None,
         failure=last.failure if closed == "WorkflowExecutionFailed" else None,
+        reason=last.reason if closed == "WorkflowExecutionFailed" else None,
         started_at=first.time,
         activities=activity_runs(records),
         timers=list(timers.values()),

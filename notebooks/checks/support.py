@@ -337,7 +337,7 @@ async def judge(
     """
     if client is not None and not await server_answers(client):
         address = client.service_client.config.target_host
-        problem: str | None = f"the Temporal server at {address} does not answer: the lab was stopped. {RESTART}"
+        problem: str | None = f"the Temporal server at {address} does not answer: the lab was stopped: {RESTART}"
     else:
         try:
             with quiet():

@@ -10,7 +10,8 @@ The check starts the three services' real activity workers (the ones OrderSagaWo
 uses) and a worker for this workflow, each on a task queue of its own, and passes their
 names in ``StepsInput.task_queues``. It places a plain order, one whose first charge
 reply is lost (the payment is made, the reply never arrives) and one whose card is
-declined, then reads the three services' databases and each run's history.
+declined, runs the plain order a second time (as a reset would), then reads the three
+services' databases and each run's history.
 
 Fill in the TODOs, save the file, and run the check cell of notebook 03 again.
 """
@@ -42,10 +43,10 @@ class ForwardStepsWorkflow:
     @workflow.run
     async def run(self, order: StepsInput) -> OrderResult:
         result = OrderResult(order_id=order.order_id, status=COMPLETED)
-        # TODO 1: charge the customer (PaymentActivities.charge, with a ChargeInput) on the
-        #         payment service's task queue, with a timeout per attempt and a retry
-        #         policy; keep the payment id it returns in result.payment_id.
-        # TODO 2: create the order (OrderActivities.create_order) on the order service's queue.
-        # TODO 3: book the shipment (ShippingActivities.create_shipment) on the shipping
-        #         service's queue; keep the shipment id it returns in result.shipment_id.
+        # TODO 1: charge the customer, on the payment service's task queue, with a timeout per
+        #         attempt and a retry policy. A retry of this step, or a second run of this
+        #         order, must never charge twice. Keep the payment id in result.payment_id.
+        # TODO 2: create the order, on the order service's task queue.
+        # TODO 3: book the shipment, on the shipping service's task queue; keep its id in
+        #         result.shipment_id.
         return result

@@ -6,22 +6,26 @@ attempt timed out. The service may have done the work and lost its reply (a ``ti
 fault does exactly that), or the work may still land later (a ``late`` fault). Today
 such a step leaves its work behind: nothing undoes it.
 
-Your task is in ``_step``, at the TODO: register the undo when the step's outcome is
-unknown, and not when the service said no (a business error: it wrote nothing). Then
-save, and rerun the check cell in notebook 06. Every undo of the services is safe to
-run for work that never happened: refunding an order never charged refunds 0.
+Your task is in ``_step``, at the TODO. What must be true: a step that may have done its
+work (every attempt timed out, or the retries ran out) is undone like a step that
+succeeded, so a lost reply leaves nothing behind; a step the service refused (a business
+error: it wrote nothing) has nothing to undo. Then save, and rerun the check cell in
+notebook 06. Every undo of the services is safe to run for work that never happened:
+refunding an order never charged refunds 0.
 """
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from saga_lab.activities import OrderActivities, PaymentActivities, ShippingActivities
+    from saga_lab.failures import root_message
     from saga_lab.models import (
         CancelOrderInput,
         CancelShipmentInput,
@@ -32,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RefundInput,
     )
     from saga_lab.services.errors import NON_RETRYABLE_ERROR_TYPES
-    from saga_lab.workflows import COMPENSATION_RETRY, is_business_failure  # noqa: F401  (the TODO needs it)
+    from saga_lab.workflows import COMPENSATION_RETRY, is_business_failure  # noqa: F401
 
 #: Short on purpose, so the check is quick: 3 attempts of 1 s each.
 STEP = {
@@ -76,10 +80,16 @@ class UnknownOutcomeSagaWorkflow:
                 (ShippingActivities.create_shipment, CreateShipmentInput(oid, f"{key}:ship", fault("create_shipment"))),
                 undo=(ShippingActivities.cancel_shipment, CancelShipmentInput(oid, f"{key}:cancel_ship", None)),
             )
-        except Exception:
+        except (FailureError, asyncio.CancelledError) as stopped:  # as in exercise 05: never for a bug
             for activity, argument in reversed(self.compensations):
-                await workflow.execute_activity_method(activity, argument, **UNDO)
-            raise
+                try:
+                    await workflow.execute_activity_method(activity, argument, **UNDO)
+                except ActivityError as err:
+                    why = f"needs a person: {activity.__name__} failed: {root_message(err)}"
+                    raise ApplicationError(why, non_retryable=True) from err
+            if is_cancelled_exception(stopped):
+                raise
+            return f"COMPENSATED: {root_message(stopped)}"
         return "COMPLETED"
 
     async def _step(self, call: Call, *, undo: Call) -> Any:
@@ -88,9 +98,8 @@ class UnknownOutcomeSagaWorkflow:
         try:
             result = await workflow.execute_activity_method(activity, argument, **STEP)
         except ActivityError as err:  # noqa: F841  (your code uses err)
-            # TODO: the step failed. After a business error the service wrote nothing. After
-            #       timeouts or exhausted retries, nobody knows: register the undo then.
-            #       (is_business_failure(err) tells the two apart.)
+            # TODO: the step failed. Did it write anything? After a business error, no. After
+            #       timeouts or exhausted retries, nobody knows. What must be undone, then?
             raise
         self.compensations.append(undo)
         return result

@@ -1,21 +1,27 @@
 """Exercise 05 · the saga by hand, in plain temporalio (solved).
 
 Three steps, and a list of compensations that grows as the steps succeed. When a step
-fails, the ``except`` block runs the compensations in reverse (newest first), then
-re-raises, so the run still ends FAILED and says why. This is all a saga is; the
-Python SDK has no Saga class.
+fails for good, the ``except`` block runs the list newest first and the run returns
+``COMPENSATED``: the saga handled the failure, so Temporal's run COMPLETES and nobody
+must act. A cancel through Temporal is compensated the same way and re-raised (the run
+ends CANCELED); an undo that fails for good raises a non-retryable error saying "needs a
+person" (the run ends FAILED). A bug in this code is not caught at all: the workflow task
+fails, the run waits for the fix, and then goes on. Vocabulary: notebook 05, section 6.
 
-Each ``append`` comes right after its step succeeded: a step that failed wrote nothing
-(a business error) and has nothing to undo. (A step whose outcome is unknown is
-notebook 06's exercise.)
+Each ``append`` comes right after its step succeeded: a step that the service refused (a
+business error) wrote nothing and has nothing to undo. (A step whose outcome is unknown
+is notebook 06's exercise.)
 """
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from saga_lab.activities import OrderActivities, PaymentActivities, ShippingActivities
+    from saga_lab.failures import root_message
     from saga_lab.models import (
         CancelOrderInput,
         ChargeInput,
@@ -35,7 +41,7 @@ class PlainSagaWorkflow:
     @workflow.run
     async def run(self, order: OrderInput) -> str:
         key, fault = workflow.info().workflow_id, order.faults.for_step
-        compensations = []  # (activity, argument) pairs: how to undo each step that succeeded
+        compensations = []  # (activity, argument) pairs: how to undo each step that is done
         try:
             await workflow.execute_activity_method(
                 PaymentActivities.charge,
@@ -63,8 +69,19 @@ class PlainSagaWorkflow:
                 CreateShipmentInput(order.order_id, f"{key}:create_shipment", fault("create_shipment")),
                 **STEP,
             )
-        except Exception:
-            for activity, argument in reversed(compensations):
-                await workflow.execute_activity_method(activity, argument, **UNDO)
-            raise
+        except (FailureError, asyncio.CancelledError) as stopped:  # a step failed for good, or a cancel: not a bug
+            await undo(compensations)
+            if is_cancelled_exception(stopped):
+                raise  # cancelled through Temporal: everything undone, the run ends CANCELED
+            return f"COMPENSATED: {root_message(stopped)}"
         return "COMPLETED"
+
+
+async def undo(compensations: list) -> None:
+    """Run the compensations newest first; one that fails for good needs a person."""
+    for activity, argument in reversed(compensations):
+        try:
+            await workflow.execute_activity_method(activity, argument, **UNDO)
+        except ActivityError as err:
+            why = f"needs a person: {activity.__name__} failed: {root_message(err)}"
+            raise ApplicationError(why, non_retryable=True) from err

@@ -12,16 +12,18 @@ save, and rerun the check cell in notebook 06. Every undo of the services is saf
 run for work that never happened: refunding an order never charged refunds 0.
 """
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from saga_lab.activities import OrderActivities, PaymentActivities, ShippingActivities
+    from saga_lab.failures import root_message
     from saga_lab.models import (
         CancelOrderInput,
         CancelShipmentInput,
@@ -76,10 +78,16 @@ class UnknownOutcomeSagaWorkflow:
                 (ShippingActivities.create_shipment, CreateShipmentInput(oid, f"{key}:ship", fault("create_shipment"))),
                 undo=(ShippingActivities.cancel_shipment, CancelShipmentInput(oid, f"{key}:cancel_ship", None)),
             )
-        except Exception:
+        except (FailureError, asyncio.CancelledError) as stopped:  # as in exercise 05: never for a bug
             for activity, argument in reversed(self.compensations):
-                await workflow.execute_activity_method(activity, argument, **UNDO)
-            raise
+                try:
+                    await workflow.execute_activity_method(activity, argument, **UNDO)
+                except ActivityError as err:
+                    why = f"needs a person: {activity.__name__} failed: {root_message(err)}"
+                    raise ApplicationError(why, non_retryable=True) from err
+            if is_cancelled_exception(stopped):
+                raise
+            return f"COMPENSATED: {root_message(stopped)}"
         return "COMPLETED"
 
     async def _step(self, call: Call, *, undo: Call) -> Any:

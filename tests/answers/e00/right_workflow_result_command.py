@@ -1,0 +1,17 @@
+# PASS: `temporal workflow result`: the CLI's own answer for a run's result
+"""Exercise 00, right, another style: the result command instead of describe or show."""
+
+from saga_lab import connection
+from saga_lab.checkout import new_order_id  # noqa: F401
+from saga_lab.connection import task_queue
+from saga_lab.workflows import HelloWorkflow
+
+
+async def cell(lab, my_workflow_id: str) -> dict:
+    """The exercise cell as the learner wrote it; returns the names the check cell reads."""
+    my_name = "Ada"
+    my_greeting = await lab.client.execute_workflow(
+        HelloWorkflow.run, my_name, id=my_workflow_id, task_queue=task_queue(lab.client, "workflow")
+    )
+    found = connection.temporal_cli(["workflow", "result", "--workflow-id", my_workflow_id], lab.info)
+    return {"my_name": my_name, "my_greeting": my_greeting, "found": found}
