@@ -123,8 +123,9 @@ async def follow_trip(
     elif facts.status == "COMPLETED":
         result = facts.result if isinstance(facts.result, dict) else {}
         trip_status, error = str(result.get("status") or ""), str(result.get("error") or "")
-    else:
-        trip_status, error = "", facts.failure or ""
+    else:  # the workflow's own words when it raised them (a person is needed), else what failed inside
+        own = facts.reason and not facts.reason.startswith(("Activity task", "Child Workflow"))
+        trip_status, error = "", (facts.reason if own else facts.failure) or ""
     return TripOutcome(
         trip.trip_id, facts.status, trip_status, error, STORE.journal(trip.trip_id), STORE.booked(trip.trip_id), facts
     )
