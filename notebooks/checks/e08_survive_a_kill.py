@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -46,6 +47,7 @@ def process_worker(module: ModuleType, client: Client, task_queue: str, home: Pa
         task_queue=task_queue,
         workflows=[module.BatchWorkflow],
         activities=[module.pack_parcels, module.weigh_parcels],
+        activity_executor=ThreadPoolExecutor(4),  # a plain `def` activity works too
         # Every heartbeat reaches the server (the SDK's default throttle is 0.8 x the heartbeat timeout).
         max_heartbeat_throttle_interval=timedelta(milliseconds=200),
         # A killed worker's workflow task goes to the next worker after 1 s, not the default 10 s.
