@@ -23,6 +23,7 @@ import traceback
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.testing import WorkflowEnvironment
@@ -118,40 +119,28 @@ BROKEN = [
 # ------------------------------------------------------------------ the activities, mocked
 
 
-@activity.defn(name="charge")
-async def charge(input: dict) -> str:
+def _mock(name: str, answer: Any):
+    """An activity named ``name`` that writes nothing and answers ``answer`` (or ``answer(input)``)."""
+
+    @activity.defn(name=name)
+    async def mocked(input: dict) -> Any:
+        return answer(input) if callable(answer) else answer
+
+    return mocked
+
+
+def _payment_id(input: dict) -> str:
     return f"pay-{input['order_id']}-1"
 
 
-@activity.defn(name="refund")
-async def refund(input: dict) -> int:
-    return 4999
-
-
-@activity.defn(name="create_order")
-async def create_order(input: dict) -> str:
-    return "ACTIVE"
-
-
-@activity.defn(name="cancel_order")
-async def cancel_order(input: dict) -> str:
-    return "CANCELLED"
-
-
-@activity.defn(name="create_shipment")
-async def create_shipment(input: dict) -> str:
-    return f"shp-{input['order_id']}-1"
-
-
-@activity.defn(name="cancel_shipment")
-async def cancel_shipment(input: dict) -> str:
+def _shipment_id(input: dict) -> str:
     return f"shp-{input['order_id']}-1"
 
 
 MOCKS = {
-    PAYMENT_TASK_QUEUE: [charge, refund],
-    ORDER_TASK_QUEUE: [create_order, cancel_order],
-    SHIPPING_TASK_QUEUE: [create_shipment, cancel_shipment],
+    PAYMENT_TASK_QUEUE: [_mock("charge", _payment_id), _mock("refund", 4999)],
+    ORDER_TASK_QUEUE: [_mock("create_order", "ACTIVE"), _mock("cancel_order", "CANCELLED")],
+    SHIPPING_TASK_QUEUE: [_mock("create_shipment", _shipment_id), _mock("cancel_shipment", _shipment_id)],
 }
 
 #: The broken workflows live in this module: the sandbox takes it as it is instead of re-importing it.
