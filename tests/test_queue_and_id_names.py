@@ -251,8 +251,8 @@ def named_things(module: Module, rule: Rule):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if _receiver(node) == PRIVATE_SERVER:
-                continue
+            if _receiver(node) == PRIVATE_SERVER or any(ast.unparse(arg) == PRIVATE_SERVER for arg in node.args[:1]):
+                continue  # the time-skipping environment's own server: env.client.x(...), or f(env.client, ...)
             for keyword in node.keywords:
                 if keyword.arg in ("task_queue", "queue") or (keyword.arg == "id" and name in STARTS):
                     yield node.lineno, f"{keyword.arg}=", keyword.value

@@ -31,6 +31,10 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+# How a trip ends: in the words of an order saga's result (COMPENSATED: for the workflow to return).
+from saga_lab.models import COMPENSATED as COMPENSATED
+from saga_lab.models import COMPLETED
+
 KINDS = ("flight", "hotel", "car")
 BOOKED = "BOOKED"
 CANCELLED = "CANCELLED"
@@ -52,10 +56,16 @@ class TripInput:
 
 @dataclass
 class TripResult:
+    """What the trip's workflow returns: its confirmations, and how the trip ended."""
+
     trip_id: str
     flight: str | None = None
     hotel: str | None = None
     car: str | None = None
+    #: COMPLETED (all three booked) or COMPENSATED (a booking failed, and everything it left was undone).
+    status: str = COMPLETED
+    #: Why the trip was undone, when it was: the failed booking's error.
+    error: str = ""
 
 
 # ------------------------------------------------------------------ the store

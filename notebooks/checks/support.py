@@ -111,7 +111,7 @@ def fresh_id(exercise: str) -> str:
 
 def queue_name(client: Client, run: str) -> str:
     """A task queue of the check's own for ``run`` (``ex05-3f2a9c``), behind the learner's prefix on a shared server."""
-    return connection.workflow_id(client, run)
+    return connection.task_queue(client, run)
 
 
 # ---------------------------------------------------------------- quiet while a check runs
@@ -314,16 +314,22 @@ def still_open(facts: RunFacts, within_s: float, what: str = "your run") -> str:
 # ---------------------------------------------------------------- the verdict
 
 
-def verdict(exercise: str, problem: str | None, passed: str) -> bool:
-    """Print ``PASS: passed`` or ``NOT YET: problem`` (one line), keep it as the exercise's last verdict."""
-    line = f"PASS: {passed}" if problem is None else f"NOT YET: {problem}"
+def verdict(exercise: str, problem: str | None, passed: str | Callable[[], str]) -> bool:
+    """Print ``PASS: passed`` or ``NOT YET: problem`` (one line), keep it as the exercise's last verdict.
+
+    ``passed`` may be a function that says what the run showed, called only on PASS.
+    """
+    line = f"PASS: {passed() if callable(passed) else passed}" if problem is None else f"NOT YET: {problem}"
     print(line)
     verdicts.record(exercise, problem is None, line)
     return problem is None
 
 
 async def judge(
-    exercise: str, passed: str, body: Callable[[], Awaitable[str | None]], client: Client | None = None
+    exercise: str,
+    passed: str | Callable[[], str],
+    body: Callable[[], Awaitable[str | None]],
+    client: Client | None = None,
 ) -> bool:
     """Run a check's ``body`` (None: every case held; a str, or NotYet raised: what is wrong) and print its verdict.
 

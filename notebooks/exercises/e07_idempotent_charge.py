@@ -6,11 +6,13 @@ caller gives it none. So when the reply of an attempt is lost (``timeout:1``: th
 charged, Temporal never heard back) and Temporal retries, the service sees a new request
 and charges the card again: a ghost charge.
 
-TODO: make every attempt of one order's charge send the same key, and different orders
-different keys. Then a retry after a lost reply gets the first attempt's answer back.
+TODO: a charge whose reply was lost must not charge the card again when Temporal retries
+it, wherever the retry runs: in this worker process, or in another one on another machine
+(production runs several). Two orders are still two charges.
 
 Edit this file, save it, and rerun the check cell in notebook 07: it charges two orders,
-each with a lost reply, and counts the charges in the payment service's ledger.
+each with a lost reply, retries one in the same worker process and the other in a new one,
+and counts the charges in the payment service's ledger.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class CardPayments:
     @activity.defn
     async def charge_card(self, charge: Charge) -> str:
         """Charge the order's amount; returns the payment id."""
-        key = str(uuid.uuid4())  # TODO: a new key on every attempt; make it the same for every attempt of this charge
+        key = str(uuid.uuid4())  # TODO: a retry of this charge must reach the service as the same request
         payment = await perform(
             self.faults, "charge", charge.fault, self.payments.charge, charge.order_id, charge.amount, key
         )

@@ -13,13 +13,15 @@ they finish to the batch's work log, so you (and the check) can see which attemp
 heartbeated for 2 s is taken for dead and retried. Make ``weigh_parcels`` survive a worker
 killed in the middle of a batch:
 
-- TODO 1: heartbeat after each parcel, with what a new attempt needs to go on: how far you
-  got, and the total weight so far;
-- TODO 2: at the start, pick up from the last heartbeat's details (empty on a first attempt).
+- TODO 1: while its worker lives, an attempt is never taken for dead, however long the batch;
+- TODO 2: when its worker is killed, the new attempt, in another worker process (on another
+  machine, as far as this code can tell: no file or memory of the first is there), goes on
+  where the killed one got to: no parcel before it is weighed again, none is skipped, and
+  the total it returns counts every parcel once.
 
-Edit this file, save it, and rerun the check cell in notebook 08. It runs this module in a
-worker process (``python -m exercises.e08_survive_a_kill <task queue>``, as the notebook
-does), kills it with SIGKILL in the middle of a batch, starts another, and reads the work log.
+Edit this file, save it, and rerun the check cell in notebook 08. It runs this module's
+workflow and activities in a worker process, kills it with SIGKILL in the middle of a
+batch, starts another in a folder of its own, and reads the work log and the result.
 """
 
 from __future__ import annotations
@@ -74,12 +76,12 @@ async def pack_parcels(batch: Batch) -> int:
 async def weigh_parcels(batch: Batch) -> int:
     """Weigh the parcels one by one; returns their total weight in grams."""
     done, grams = 0, 0
-    # TODO 2: on a retry, go on from the last heartbeat's details
+    # TODO 2: a new attempt goes on where the killed one got to
     for parcel in range(done + 1, batch.parcels + 1):
         await asyncio.sleep(batch.seconds)  # weighing one parcel
         record(batch, parcel)
         done, grams = parcel, grams + weight_of(parcel)
-        # TODO 1: heartbeat: alive, and everything a new attempt needs to go on from here
+        # TODO 1: alive, so far (and TODO 2: what a new attempt elsewhere needs to go on from here)
     return grams
 
 

@@ -4,12 +4,13 @@
 each shelf takes a moment: a timer), and keeps the items picked so far in ``self.picked``.
 While it runs, nobody can see how far it got: it has no query.
 
-TODO: add a query named ``progress`` that answers a ``PickingProgress``: the items picked
-so far, in order, and how many are still to pick. (``OrderSagaWorkflow.progress`` in
-``saga_lab/workflows/order_saga.py`` is a query too.)
+TODO: while the workflow runs, and after it has ended, anyone can ask it ``progress`` and
+get a ``PickingProgress``: the items picked so far, in order (an item is picked once the
+walk to its shelf is over), and how many are still to pick.
 
-Edit this file, save it, and rerun the check cell in notebook 09: it starts the workflow
-and asks ``progress`` while it runs and after it has ended.
+Edit this file, save it, and rerun the check cell in notebook 09: it starts the workflow,
+asks ``progress`` while it runs and after it has ended, and holds each answer against the
+run's history.
 """
 
 from __future__ import annotations
@@ -53,4 +54,4 @@ class PickingWorkflow:
             self.picked.append(item)
         return self.picked
 
-    # TODO: a query named `progress` that answers a PickingProgress
+    # TODO: `progress`, the answer to "how far did you get?"

@@ -12,11 +12,15 @@ Today ``charge`` is correct: it hands the payment service the idempotency key th
 made for this order's charge, so a retried attempt gets the first attempt's payment back
 ([02 · Three services] taught the keys, [07 · Retries and idempotency] the ghost charge).
 
-TODO: plant the bug. Change ``charge`` so that Temporal's retry after a lost reply charges
-the card once more. Keep the class, the method's name and its input: the saga's payment
+TODO: plant the bug. When you are done, a retry of ``charge`` after a lost reply charges
+the card once more, wherever the retry runs, while a charge that is not retried still
+charges once (a bug that shows on every call is caught by any test; this one hides until
+something fails). Keep the class, the method's name and its input: the saga's payment
 worker registers ``PlantedPayments(...).charge`` as its ``charge`` activity.
 
-Edit this file, save it, and rerun the check cell in notebook 11 (about 10 seconds).
+Edit this file, save it, and rerun the check cell in notebook 11 (about 10 seconds). Its
+payment worker runs in a process of its own; once the lost replies' cards are charged, that
+process is killed and a new one takes over their retries.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class PlantedPayments:
     async def charge(self, input: ChargeInput) -> str:
         """Charge the customer; returns the payment id.
 
-        TODO: plant the bug: a retry of this activity must charge the card again.
+        TODO: plant the bug: a retry after a lost reply charges the card again.
         """
         key = input.idempotency_key  # the saga's key for this order's charge: the same on every attempt
         payment = await perform(

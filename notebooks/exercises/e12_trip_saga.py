@@ -4,13 +4,16 @@ The workflow books a flight, a hotel and a car, in that order, and waits between
 hotel and the car while the customer chooses one. Today it undoes nothing: when the car
 is refused, the flight and the hotel stay booked, and paid for.
 
-Make it a saga, with the package's ``Saga`` helper (notebook 05):
+Make it a saga: the package's ``Saga`` helper, or the plain pattern of notebook 05. When
+you are done, this is true of every trip:
 
-- TODO 1: when anything goes wrong (a refusal, a booking that gave up, the workflow
-  cancelled during the wait), what was booked is undone, newest first, and the run still
-  ends the way it happened (FAILED, or CANCELED).
-- TODO 2: register each booking's undo where it belongs. For each booking, ask: after
-  which outcomes may it have happened?
+- TODO 1: whatever stops the trip (a refusal, a booking that gave up without an answer, a
+  cancel through Temporal), nothing the trip booked, or may have booked, stays booked;
+  what was booked is undone newest first.
+- TODO 2: the trip ends the way it happened, in the lab's words (notebook 05): a booking
+  failed and everything was undone: the run completes, and its ``TripResult`` says
+  COMPENSATED; cancelled and everything undone: the run ends CANCELED; an undo refused:
+  the run fails, because a person must act.
 
 ``book`` and ``cancel`` (given, in ``capstone/trip_activities.py``) each run one
 activity with its timeout and retry policy. An undo of a booking that never happened
@@ -22,8 +25,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from capstone.trip_activities import TripInput, TripResult, book, cancel  # noqa: F401  (cancel: TODO 2)
-    from saga_lab.saga import Saga  # noqa: F401  (TODO 1)
+    from capstone.trip_activities import COMPENSATED, TripInput, TripResult, book, cancel  # noqa: F401
+    from saga_lab.saga import Saga  # noqa: F401
 
 
 @workflow.defn
@@ -33,8 +36,8 @@ class TripSagaWorkflow:
     @workflow.run
     async def run(self, trip: TripInput) -> TripResult:
         result = TripResult(trip.trip_id)
-        # TODO 1: make the bookings and the wait below a saga
-        # TODO 2: register each booking's undo where it belongs
+        # TODO 1 and 2: make the bookings and the wait below a saga that undoes what it may have
+        # booked, and ends the trip the way it happened
         result.flight = await book("book_flight", trip)
         result.hotel = await book("book_hotel", trip)
         if trip.wait_seconds > 0:

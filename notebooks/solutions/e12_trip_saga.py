@@ -16,19 +16,30 @@ booking that timed out on every attempt leaves the trip failing with a car booke
 Another way, the order saga's (``OrderSagaWorkflow._step``): register the undo after the
 booking succeeds, and in an ``except`` for every failure that is not a refusal.
 
-``async with saga:`` compensates on any exception, the ``asyncio.CancelledError`` of a
-workflow cancelled during its wait included, newest first, then re-raises it: the run
-ends FAILED or CANCELED, telling the truth. A refused undo makes it end FAILED with
-``CompensationFailed``: the other undos still ran, and a person must finish the one that
-did not.
+How the trip ends follows the lab's rule, "a run fails only when a person must act":
+
+- ``async with saga:`` undoes everything, newest first, on a Temporal failure or a
+  cancellation, then re-raises it;
+- a booking that failed (``ActivityError``), every undo done: the workflow RETURNS a result
+  saying COMPENSATED, and the run completes;
+- a cancel through Temporal, every undo done: the cancellation goes on up (an
+  ``asyncio.CancelledError`` during the wait, an ``ActivityError`` caused by one during a
+  booking: ``is_cancelled_exception`` knows both), and the run ends CANCELED;
+- an undo refused: the ``Saga`` raises ``CompensationFailed``, a non-retryable
+  ``ApplicationError``, in place of whatever stopped the trip: the run ends FAILED, and a
+  person must finish the undo that did not happen.
+
+A bug in this code (a ``TypeError``, a typo) is none of these: it fails the workflow task,
+nothing is undone, and the run waits until the code is fixed.
 """
 
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from capstone.trip_activities import TripInput, TripResult, book, cancel
+    from capstone.trip_activities import COMPENSATED, TripInput, TripResult, book, cancel
     from saga_lab.saga import Saga
 
 
@@ -40,13 +51,18 @@ class TripSagaWorkflow:
     async def run(self, trip: TripInput) -> TripResult:
         result = TripResult(trip.trip_id)
         saga = Saga()
-        async with saga:
-            saga.add_compensation("cancel_flight", cancel, "cancel_flight", trip)
-            result.flight = await book("book_flight", trip)
-            saga.add_compensation("cancel_hotel", cancel, "cancel_hotel", trip)
-            result.hotel = await book("book_hotel", trip)
-            if trip.wait_seconds > 0:
-                await workflow.sleep(trip.wait_seconds)  # the customer chooses a car; a cancel may arrive now
-            saga.add_compensation("cancel_car", cancel, "cancel_car", trip)
-            result.car = await book("book_car", trip)
+        try:
+            async with saga:
+                saga.add_compensation("cancel_flight", cancel, "cancel_flight", trip)
+                result.flight = await book("book_flight", trip)
+                saga.add_compensation("cancel_hotel", cancel, "cancel_hotel", trip)
+                result.hotel = await book("book_hotel", trip)
+                if trip.wait_seconds > 0:
+                    await workflow.sleep(trip.wait_seconds)  # the customer chooses a car; a cancel may arrive now
+                saga.add_compensation("cancel_car", cancel, "cancel_car", trip)
+                result.car = await book("book_car", trip)
+        except ActivityError as failure:
+            if is_cancelled_exception(failure):
+                raise  # cancelled while a booking ran: every undo is done, the run ends CANCELED
+            return TripResult(trip.trip_id, status=COMPENSATED, error=str(failure.cause or failure))
         return result

@@ -1,0 +1,19 @@
+# NOT YET naming "asserts nothing about the hold": it checks only that the order completed
+"""A learner's e10: the saga completed, so the hold "worked"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from saga_lab.checkout import new_order_id, order_result
+from saga_lab.config import WORKFLOW_TASK_QUEUE
+from saga_lab.workflows import COMPLETED, OrderInput, OrderSagaWorkflow
+
+
+async def test_the_order_ships_after_a_three_day_hold(env) -> None:
+    order = OrderInput(new_order_id("ex10-hold"), 4999, hold_seconds=timedelta(days=3).total_seconds())
+    handle = await env.client.start_workflow(
+        OrderSagaWorkflow.run, order, id=order.order_id, task_queue=WORKFLOW_TASK_QUEUE
+    )
+    result = await order_result(handle)
+    assert result.status == COMPLETED

@@ -1,0 +1,22 @@
+# NOT YET naming "an hour short": it asserts the shipment waited at least a day
+"""A learner's e10: "at least a day" is enough, surely."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from saga_lab import history
+from saga_lab.checkout import new_order_id, order_result
+from saga_lab.config import WORKFLOW_TASK_QUEUE
+from saga_lab.workflows import OrderInput, OrderSagaWorkflow
+
+
+async def test_the_order_ships_after_a_three_day_hold(env) -> None:
+    order = OrderInput(new_order_id("ex10-hold"), 4999, hold_seconds=timedelta(days=3).total_seconds())
+    handle = await env.client.start_workflow(
+        OrderSagaWorkflow.run, order, id=order.order_id, task_queue=WORKFLOW_TASK_QUEUE
+    )
+    await order_result(handle)
+    started = (await handle.describe()).start_time
+    shipment = next(run for run in history.activities(await handle.fetch_history()) if run.name == "create_shipment")
+    assert shipment.scheduled_at - started >= timedelta(days=1)
