@@ -2,14 +2,17 @@
 
 ``saga-lab worker --service payment`` runs one of them as its own OS process, as in
 production; :class:`BackgroundWorkers` runs them inside a notebook kernel (or the
-CLI) as asyncio tasks and stops them cleanly.
+CLI) as asyncio tasks and stops them cleanly. The services' activities are plain
+``def`` (SQLite blocks): a service worker runs them on :func:`activity_executor`'s threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,24 @@ from .connection import task_queue
 from .faults import FaultInjector
 from .services import Services, open_services
 from .workflows import WORKFLOWS
+
+#: Activity tasks one service worker runs at once (the SDK's default, said here).
+ACTIVITY_SLOTS = 100
+#: Threads for the plain ``def`` activities of every service worker in a process: a slot each. A
+#: ``late`` attempt holds its thread and slot until its work lands (about 15 s); chaos keeps 200
+#: sagas in flight on one worker per service, and seldom holds more than a few dozen.
+ACTIVITY_THREADS = ACTIVITY_SLOTS * 3
+
+
+@functools.cache
+def activity_executor() -> ThreadPoolExecutor:
+    """This process's thread pool for plain ``def`` activities (``Worker(..., activity_executor=...)``).
+
+    One pool, made on first use and kept: its threads start as activities need them, idle ones are
+    reused, and a worker that stops never waits on another's. Pass it to every worker that runs the
+    services' activities.
+    """
+    return ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity")
 
 
 def build_workers(
@@ -60,7 +81,16 @@ def build_workers(
             )
         else:
             activities = service_activities(name, stores, faults)
-            workers.append(Worker(client, task_queue=task_queue(client, name), activities=activities, **options))
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=task_queue(client, name),
+                    activities=activities,
+                    activity_executor=activity_executor(),
+                    max_concurrent_activities=ACTIVITY_SLOTS,
+                    **options,
+                )
+            )
     return workers
 
 

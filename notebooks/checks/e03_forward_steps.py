@@ -34,7 +34,7 @@ from saga_lab.faults import Fault, FaultInjector
 from saga_lab.models import COMPLETED
 from saga_lab.notebook import check as verdict
 from saga_lab.services import Services, open_services
-from saga_lab.worker import service_activities
+from saga_lab.worker import activity_executor, service_activities
 
 from . import fresh_id, practice
 from .e01_hello import quiet_client, quiet_sdk_logs, wait_for_end
@@ -59,12 +59,12 @@ class CheckFaults(FaultInjector):
         super().__init__()
         self.lost_reply, self.declined = lost_reply, declined
 
-    async def run(self, step: str, fault: Fault | None, work: Any, *args: Any) -> Any:
+    def run(self, step: str, fault: Fault | None, work: Any, *args: Any) -> Any:
         info = activity.info()
         order = order_id_of(info.workflow_id)
         if step == "charge" and order == self.declined:
             fault = Fault("permanent")
-        result = await super().run(step, fault, work, *args)
+        result = super().run(step, fault, work, *args)
         if step == "charge" and order == self.lost_reply and info.attempt == 1:
             raise ApplicationError("the payment was made, but its reply was lost on the way back", type="ReplyLost")
         return result
@@ -157,7 +157,12 @@ async def problem(client: Client, module: ModuleType | None = None) -> str | Non
     faults = CheckFaults(lost_reply=orders["lost-reply"], declined=orders["declined"])
     try:
         workers = [
-            Worker(quiet, task_queue=queues[service], activities=service_activities(service, stores, faults))
+            Worker(
+                quiet,
+                task_queue=queues[service],
+                activities=service_activities(service, stores, faults),
+                activity_executor=activity_executor(),
+            )
             for service in ("payment", "order", "shipping")
         ]
         workers.append(Worker(quiet, task_queue=queues["workflow"], workflows=[workflow_class]))

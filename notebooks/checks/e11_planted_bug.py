@@ -38,7 +38,7 @@ from saga_lab.faults import FaultPlan
 from saga_lab.models import OrderInput, OrderResult
 from saga_lab.notebook import check as verdict
 from saga_lab.services import open_services
-from saga_lab.worker import service_activities
+from saga_lab.worker import activity_executor, service_activities
 from saga_lab.workflows import OrderSagaWorkflow
 
 from . import fresh_id, practice
@@ -87,11 +87,17 @@ async def _run(client: Client, module: ModuleType) -> list[Judged] | str:
                 client,
                 task_queue=queues["payment"],
                 activities=[planted, PaymentActivities(stores.payment, faults).refund],
+                activity_executor=activity_executor(),
             ),
             Worker(client, task_queue=queues["workflow"], workflows=[OrderSagaWorkflow]),
         ]
         workers += [
-            Worker(client, task_queue=queues[name], activities=service_activities(name, stores, faults))
+            Worker(
+                client,
+                task_queue=queues[name],
+                activities=service_activities(name, stores, faults),
+                activity_executor=activity_executor(),
+            )
             for name in ("order", "shipping")
         ]
     except Exception as err:  # e.g. the class was renamed, or charge is not an activity any more
