@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -92,12 +93,17 @@ CALLS: list[Call] = []
 
 #: A test may hold a step's attempt open until it sets the event: (workflow id, step) -> event.
 GATES: dict[tuple[str, str], asyncio.Event] = {}
+#: ...and have every attempt then fail: (workflow id, step) -> a function that makes the error.
+FAILURES: dict[tuple[str, str], Callable[[], Exception]] = {}
 
 
 async def _held(name: str) -> None:
-    gate = GATES.get((activity.info().workflow_id, name))
+    key = (activity.info().workflow_id, name)
+    gate = GATES.get(key)
     if gate is not None:
         await gate.wait()
+    if key in FAILURES:
+        raise FAILURES[key]()
 
 
 def _mock(name: str, fault: Fault | None) -> None:
