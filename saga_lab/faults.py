@@ -247,6 +247,8 @@ class _LateStep:
     started: float
     timeout: float
     policy: Any
+    #: Attempts of the step whose work this process still holds.
+    holding: int = 0
 
     @property
     def lands_at(self) -> float:
@@ -298,17 +300,23 @@ class FaultInjector:
     def _hold(self, step: str, info: Any, work: Callable[..., Any], args: tuple) -> Any:
         """Hold the work on a thread of its own until the step is given up, then land it and reply (too late)."""
         key = (info.workflow_run_id or info.workflow_id or "", info.activity_id)
-        late = _LateStep(info.attempt, info.started_time.timestamp(), _timeout_s(info), info.retry_policy)
-        with self._lock:
-            self._late[key] = late  # this attempt is the latest: the step is given up later
+        with self._lock:  # this attempt is the latest of its step seen here: the step is given up later
+            holding = self._late[key].holding if key in self._late else 0
+            late = self._late[key] = _LateStep(
+                info.attempt, info.started_time.timestamp(), _timeout_s(info), info.retry_policy, holding + 1
+            )
         order = info.workflow_id
         outcome: dict[str, Any] = {}
         landed = threading.Event()
 
+        def due_in() -> float:
+            with self._lock:
+                return self._late.get(key, late).lands_at - time.time()
+
         def land() -> None:
             began = time.time()
             self._write("held", order, step, info.attempt)
-            while (wait := self._late[key].lands_at - time.time()) > 0:
+            while (wait := due_in()) > 0:
                 time.sleep(min(wait, 0.1))
             try:
                 outcome["done"] = work(*args)
@@ -326,7 +334,8 @@ class FaultInjector:
             self._write("landed", order, step, info.attempt, how)
             with self._lock:
                 self._held.discard(threading.current_thread())
-                if self._late.get(key) is late:
+                self._late[key].holding -= 1
+                if not self._late[key].holding:
                     del self._late[key]
             landed.set()
 
