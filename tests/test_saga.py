@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import re
 import sys
 import textwrap
 import uuid
@@ -483,11 +484,17 @@ def test_the_saga_file_imports_only_temporalio_and_the_standard_library():
     assert found - set(sys.stdlib_module_names) == {"temporalio"}
 
 
+def fenced_python(text: str) -> list[str]:
+    """Every ```python block of a markdown text, dedented (a block may sit in a list item)."""
+    blocks = re.finditer(r"^( *)```python\n(.*?)^\1```", text, re.MULTILINE | re.DOTALL)
+    return [textwrap.dedent(block.group(2)).strip() for block in blocks]
+
+
 def test_the_readme_and_notebook_05_show_the_docstring_example_word_for_word():
     example = docstring_example()
-    assert f"```python\n{example}\n```" in README.read_text()
+    assert example in fenced_python(README.read_text())
     markdown = "\n".join("".join(c["source"]) for c in json.loads(NOTEBOOK_05.read_text())["cells"])
-    assert f"```python\n{example}\n```" in markdown
+    assert example in fenced_python(markdown)
 
 
 EXAMPLE_MODULE = '''
