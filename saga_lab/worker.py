@@ -3,16 +3,14 @@
 ``saga-lab worker --service payment`` runs one of them as its own OS process, as in
 production; :class:`BackgroundWorkers` runs them inside a notebook kernel (or the
 CLI) as asyncio tasks and stops them cleanly. The services' activities are plain
-``def`` (SQLite blocks): a service worker runs them on :func:`activity_executor`'s threads.
+``def`` (SQLite blocks): a service worker runs them on :func:`~saga_lab.activities.activity_executor`'s threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,30 +18,19 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .activities import OrderActivities, PaymentActivities, ShippingActivities, compose_greeting
+from .activities import (
+    ACTIVITY_SLOTS,
+    OrderActivities,
+    PaymentActivities,
+    ShippingActivities,
+    activity_executor,
+    compose_greeting,
+)
 from .config import SERVICES
 from .connection import task_queue
 from .faults import FaultInjector
 from .services import Services, open_services
 from .workflows import WORKFLOWS
-
-#: Activity tasks one service worker runs at once (the SDK's default, said here).
-ACTIVITY_SLOTS = 100
-#: Threads for the plain ``def`` activities of every service worker in a process: a slot each. A
-#: ``late`` attempt holds its thread and slot until its work lands (about 15 s); chaos keeps 200
-#: sagas in flight on one worker per service, and seldom holds more than a few dozen.
-ACTIVITY_THREADS = ACTIVITY_SLOTS * 3
-
-
-@functools.cache
-def activity_executor() -> ThreadPoolExecutor:
-    """This process's thread pool for plain ``def`` activities (``Worker(..., activity_executor=...)``).
-
-    One pool, made on first use and kept: its threads start as activities need them, idle ones are
-    reused, and a worker that stops never waits on another's. Pass it to every worker that runs the
-    services' activities.
-    """
-    return ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity")
 
 
 def build_workers(
