@@ -41,7 +41,8 @@ class SagaRun:
 
     faults: list[str]
     #: COMPLETED, FAILED, CANCELED, RUNNING (had not ended at the limit), or BROKEN (the
-    #: workflow's own code raised an error in the worker: the run cannot go on, and was stopped).
+    #: workflow's own code raised an error in the worker: its task failed, and the run, which
+    #: would wait for a fix, was stopped by this runner).
     ended: str
     #: Every activity the workflow scheduled, in order (steps, then undos).
     activities: list[str]
