@@ -14,10 +14,11 @@ project to use it (``tests/test_saga.py`` is its test suite). Inside a workflow,
         await workflow.execute_activity(ship, order, **STEP)
 
 When a step fails (an ``ActivityError``), the workflow is cancelled, or the block raises
-one of the exceptions you declare (``Saga(compensate_on=(OrderCancelled,))``),
-``cancel_order`` then ``refund`` run, and the exception goes on: the run ends FAILED
-or CANCELED, or your ``except`` turns it into a result. If an undo fails for good,
-:class:`CompensationFailed` replaces it: the run ends FAILED, and a person must act.
+one of the exceptions you declare (``Saga(compensate_on=(OrderCancelled,))``), the undos
+registered so far run, newest first (here ``cancel_order``, then ``refund``), and the
+exception goes on: the run ends FAILED or CANCELED, or your ``except`` turns it into a
+result. If an undo fails for good, :class:`CompensationFailed` replaces it: the run ends
+FAILED, and a person must act.
 
 **Compensate for failures, never for bugs.** The helper compensates exactly for the
 exceptions that end a run: Temporal's failures (``temporalio.exceptions.FailureError``:

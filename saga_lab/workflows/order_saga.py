@@ -313,9 +313,9 @@ class OrderSagaWorkflow:
     def _validate_cancel(self, reason: str) -> None:
         if self.shipping_started:
             raise ApplicationError("too late to cancel: the order is being shipped")
-        if self.saga.compensation_started or self.stopped_by is not None:
-            raise ApplicationError(f"the order is already being undone ({self.stopped_by})")
-        if workflow.cancellation_reason() is not None:
-            raise ApplicationError("the order is already being undone (the workflow was cancelled)")
         if self.cancel_reason is not None:
             raise ApplicationError(f"cancellation was already requested: {self.cancel_reason}")
+        if self.stopped_by is not None:
+            raise ApplicationError(f"the order is already being undone: {self.stopped_by}")
+        if self.saga.compensation_started or workflow.cancellation_reason() is not None:
+            raise ApplicationError("the order is already being undone")
