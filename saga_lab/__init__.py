@@ -2,13 +2,13 @@
 
 Layers, lowest first (a module imports only from layers below it):
 
+- ``saga``: the compensation helper, workflow-side and generic (only ``temporalio``: copy it);
 - ``config``: the saga's step names, task queue names, the data directory, limits;
 - ``services``: payment, orders, shipping — plain Python + SQLite, idempotent by key;
 - ``faults``: the fault plan (data in the saga's input) and how an activity applies it;
 - ``models``: what travels: activity inputs, the saga's input and result, statuses;
 - ``failures``: the innermost message of a Temporal failure;
 - ``activities``: thin Temporal activities over the services;
-- ``saga``: the cancellation-safe compensation helper (workflow-side, generic);
 - ``codec``: payload encryption, and the codec server that decodes for the Web UI and the CLI;
 - ``workflows``: ``OrderSagaWorkflow``, ``NaiveOrderWorkflow``, ``HelloWorkflow`` and their policies,
   ``RoomWorkflow`` (a workshop room);

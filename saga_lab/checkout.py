@@ -30,7 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from .config import MAX_AMOUNT_CENTS
 from .connection import refused_for_search_attributes, search_attributes_ready, task_queue, workflow_id
 from .faults import FaultPlan
-from .models import COMPENSATED, FAILED, ORDER_STATUS, RUNNING, OrderInput, OrderResult, Progress
+from .models import FAILED, ORDER_STATUS, RUNNING, OrderInput, OrderResult, Progress
 from .services import IdempotencyConflict, open_services
 from .services.store import validate_amount, validate_order_id
 from .workflows import NaiveOrderWorkflow, OrderSagaWorkflow
@@ -95,7 +95,13 @@ async def start_order(
 
 
 async def order_result(handle: WorkflowHandle) -> OrderResult:
-    """Wait for the run's end and say it as an :class:`OrderResult`, whatever way it ended."""
+    """Wait for the run's end and say it as an :class:`OrderResult`, whatever way it ended.
+
+    The saga's own record says how it ended: its result (COMPLETED, or COMPENSATED), the
+    details of its failure (FAILED: a person must act), or, for a run that ends CANCELED
+    and carries no result, its ``progress`` query. A terminated or timed-out run ran no
+    more code: nothing says what it left, and a person must look.
+    """
     try:
         result = await handle.result()
     except WorkflowFailureError as failure:
@@ -103,14 +109,10 @@ async def order_result(handle: WorkflowHandle) -> OrderResult:
         if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict):
             return OrderResult(**cause.details[0])
         if isinstance(cause, CancelledError):
-            progress = await handle.query(OrderSagaWorkflow.progress)
-            return OrderResult(
-                progress.order_id,
-                COMPENSATED,
-                compensations=progress.compensations_done,
-                error="the workflow was cancelled; its compensations ran",
-                failed_step=progress.current_step,
-            )
+            outcome = (await handle.query(OrderSagaWorkflow.progress)).outcome
+            if outcome is not None:
+                return outcome
+            return OrderResult(handle.id, FAILED, error="the workflow was cancelled before its saga recorded an end")
         if isinstance(cause, TerminatedError | TimeoutError):
             how = "terminated" if isinstance(cause, TerminatedError) else "timed out"
             return OrderResult(handle.id, FAILED, error=f"the workflow was {how}: no compensation ran")

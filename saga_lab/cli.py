@@ -182,7 +182,7 @@ def _server(args) -> int:
 
 
 async def _place(args) -> int:
-    from .checkout import place_order, validate_order
+    from .checkout import place_order, validate_order, workflow_status
     from .faults import FaultPlan, InvalidFaultSpec
     from .services import IdempotencyConflict, InvalidRequest
     from .worker import BackgroundWorkers, tidy_activity_logs
@@ -207,8 +207,11 @@ async def _place(args) -> int:
             result = await place_order(client, args.order_id, args.amount, plan, naive=args.naive)
         except IdempotencyConflict as err:
             raise UsageError(str(err)) from None
-    keys = ("order_id", "status", "payment_id", "shipment_id", "compensations", "error")
-    print(json.dumps({key: getattr(result, key) for key in keys}), flush=True)
+    # "run": Temporal's status of the run; "status": how the saga ended (README: "How a saga ends").
+    run = await workflow_status(client, args.order_id)
+    keys = ("status", "payment_id", "shipment_id", "compensations", "error")
+    placed = {"order_id": result.order_id, "run": run} | {key: getattr(result, key) for key in keys}
+    print(json.dumps(placed), flush=True)
     if workers.faults.late_work_in_flight:  # a late fault's work is still on its way: let it land
         print(f"saga-lab: waiting for {workers.faults.late_work_in_flight} late step(s) to land", file=sys.stderr)
         await asyncio.to_thread(workers.faults.wait_for_late_work)

@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.exceptions import FailureError
+from .saga import root_message
 
-
-def root_message(err: BaseException) -> str:
-    """The innermost exception's message in an exception chain linked by ``.cause``."""
-    while getattr(err, "cause", None) is not None:
-        err = err.cause  # type: ignore[attr-defined]
-    message = err.message if isinstance(err, FailureError) else str(err)
-    return message or type(err).__name__
+__all__ = ["failure_message", "root_message"]
 
 
 def failure_message(failure: Any) -> str:

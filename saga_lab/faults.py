@@ -6,7 +6,6 @@ activities act on it, through a :class:`FaultInjector`, using the attempt number
 Temporal gives them.
 """
 
-import asyncio
 import logging
 import os
 import random
@@ -16,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from .config import STEPS
@@ -36,10 +35,12 @@ ALL_KINDS = KINDS + (CRASH,)
 #: The type of the retryable error a transient fault raises.
 TRANSIENT_ERROR_TYPE = "ServiceUnavailable"
 
-#: A ``late`` attempt's work lands this long after its step was first scheduled (or just
-#: after the attempt's own timeout, if that is later). The saga's forward steps give up
-#: after 5 attempts of 2 s plus 2.4 s of back-off, about 12.4 s: work held by every
-#: attempt therefore lands after the saga has undone the step.
+#: About when a ``late`` attempt's work lands for the saga's forward steps, from the step's
+#: first schedule: their retry policy gives up after 5 attempts of 2 s plus 2.4 s of back-off
+#: (12.4 s), and the work lands one step timeout (2 s) later, once the saga has undone the
+#: step; later if the attempts started late. An estimate for reports and waits: each attempt
+#: computes its own landing from its retry policy (:func:`late_work_lands_at`);
+#: ``tests/test_faults.py`` holds this estimate to the saga's policy.
 LATE_AFTER_S = 15.0
 #: The longest a ``slow`` attempt may sleep.
 MAX_SLOW_S = 60.0
@@ -62,10 +63,12 @@ class Fault:
     ``permanent``: every attempt fails with a business error; nothing is written.
     ``timeout``: the first ``times`` attempts do their work, then run past their
     start-to-close timeout, so Temporal never hears the reply (a lost reply) and retries.
-    ``slow``: every attempt sleeps ``seconds`` first, then works and replies normally
-    (longer than the step's 2 s timeout, it times out like ``timeout``).
-    ``late``: the first ``times`` attempts hold their work; it lands after Temporal gave
-    up on the attempt (see :data:`LATE_AFTER_S`), and the reply comes too late.
+    ``slow``: every attempt sleeps ``seconds`` first, then works and replies normally.
+    Longer than the step's 2 s timeout, every attempt times out *before* its work, and the
+    work lands after Temporal gave up on the attempt, as with ``late``.
+    ``late``: the first ``times`` attempts hold their work; it lands one step timeout after
+    the caller gave up on the step (by its retry policy: :func:`late_work_lands_at`), and the
+    reply comes too late.
     ``crash``: the first ``times`` attempts do their work, then their worker process dies.
     """
 
@@ -212,25 +215,69 @@ def error_before_work(step: str, fault: Fault | None, attempt: int) -> Exception
     return None
 
 
+def late_work_lands_at(
+    attempt: int, started: float, timeout: float, policy: Any | None, margin: float | None = None
+) -> float:
+    """When the work of a ``late`` attempt lands (epoch seconds), from the attempt's retry policy.
+
+    ``attempt`` started at ``started`` with a start-to-close ``timeout``. If every attempt
+    after it is late too, the caller gives up on the step when the last one allowed
+    (``policy.maximum_attempts``) times out, each after its back-off; the work lands
+    ``margin`` (default: one ``timeout``) later, when the caller has had time to undo the
+    step. Under an unlimited policy the caller never gives up: the work lands ``margin``
+    after this attempt's own timeout.
+    """
+    margin = timeout if margin is None else margin
+    ends = started + timeout
+    attempts = getattr(policy, "maximum_attempts", 0) or 0
+    if attempts > attempt:
+        interval = policy.initial_interval.total_seconds() * policy.backoff_coefficient ** (attempt - 1)
+        ceiling = policy.maximum_interval.total_seconds() if policy.maximum_interval else float("inf")
+        for _ in range(attempts - attempt):
+            ends += min(interval, ceiling) + timeout
+            interval *= policy.backoff_coefficient
+    return ends + margin
+
+
+@dataclass
+class _LateStep:
+    """The latest ``late`` attempt of one step seen in this process: its work lands after the step is given up."""
+
+    attempt: int
+    started: float
+    timeout: float
+    policy: Any
+    #: Attempts of the step whose work this process still holds.
+    holding: int = 0
+
+    @property
+    def lands_at(self) -> float:
+        return late_work_lands_at(self.attempt, self.started, self.timeout, self.policy)
+
+
 class FaultInjector:
-    """Applies a step's fault around the step's work, inside an activity.
+    """Applies a step's fault around the step's work, inside a (plain ``def``) activity's thread.
 
     One per worker process, handed to the activity classes like their services.
     ``crash_kills_process``: a ``crash`` fault SIGKILLs this process (only the chaos
     runner's worker processes allow it); elsewhere it acts as a ``timeout``.
+    ``journal``: a file that gets one line when late work is held and one when it lands,
+    so a process that reads it later can count late work lost with a killed worker.
 
-    Late work runs on a plain thread that outlives the activity (as a service call in
+    Late work runs on a plain thread that outlives the attempt (as a service call in
     flight outlives a timed-out attempt); :meth:`wait_for_late_work` lets a process
     that is about to exit wait for it to land.
     """
 
-    def __init__(self, *, crash_kills_process: bool = False) -> None:
+    def __init__(self, *, crash_kills_process: bool = False, journal: Path | None = None) -> None:
         self.crash_kills_process = crash_kills_process
+        self.journal = journal
         self._held: set[threading.Thread] = set()
+        self._late: dict[tuple[str, str], _LateStep] = {}
         self._lock = threading.Lock()
 
-    async def run(self, step: str, fault: Fault | None, work: Callable[..., Any], *args: Any) -> Any:
-        """Run ``work(*args)`` in a thread as attempt ``activity.info().attempt`` of ``step``, with its fault."""
+    def run(self, step: str, fault: Fault | None, work: Callable[..., Any], *args: Any) -> Any:
+        """Run ``work(*args)`` as attempt ``activity.info().attempt`` of ``step``, with its fault."""
         from temporalio import activity
 
         info = activity.info()
@@ -240,74 +287,106 @@ class FaultInjector:
             raise error
         if fault is not None:
             if fault.kind == SLOW:
-                await asyncio.sleep(fault.seconds)
+                _pause(fault.seconds)
             if fault.kind == LATE and attempt <= fault.times:
-                return await self._late(step, info, work, args)
-        result = await asyncio.to_thread(work, *args)
+                return self._hold(step, info, work, args)
+        result = work(*args)
         if fault is not None and fault.kind in (TIMEOUT, CRASH) and attempt <= fault.times:
             if fault.kind == CRASH and self.crash_kills_process:
                 os.kill(os.getpid(), signal.SIGKILL)
-            await asyncio.sleep(_timeout_s(info) + 1.0)  # the reply is lost: Temporal times the attempt out
+            _pause(_timeout_s(info) + 1.0)  # the reply is lost: Temporal times the attempt out
         return result
 
-    async def _late(self, step: str, info: Any, work: Callable[..., Any], args: tuple) -> Any:
-        """Hold the work past the attempt's timeout on a thread of its own, then reply (too late)."""
-        now = datetime.now(UTC)
-        lands_at = max(
-            info.scheduled_time.timestamp() + LATE_AFTER_S,
-            info.started_time.timestamp() + _timeout_s(info) + 1.0,
-        )
-        delay = max(0.0, lands_at - now.timestamp())
-        done: asyncio.Future = asyncio.get_running_loop().create_future()
-        loop = asyncio.get_running_loop()
+    def _hold(self, step: str, info: Any, work: Callable[..., Any], args: tuple) -> Any:
+        """Hold the work on a thread of its own until the step is given up, then land it and reply (too late)."""
+        key = (info.workflow_run_id or info.workflow_id or "", info.activity_id)
+        with self._lock:  # this attempt is the latest of its step seen here: the step is given up later
+            holding = self._late[key].holding if key in self._late else 0
+            late = self._late[key] = _LateStep(
+                info.attempt, info.started_time.timestamp(), _timeout_s(info), info.retry_policy, holding + 1
+            )
         order = info.workflow_id
+        outcome: dict[str, Any] = {}
+        landed = threading.Event()
+
+        def due_in() -> float:
+            with self._lock:
+                return self._late.get(key, late).lands_at - time.time()
 
         def land() -> None:
-            time.sleep(delay)
+            began = time.time()
+            self._write("held", order, step, info.attempt)
+            while (wait := due_in()) > 0:
+                time.sleep(min(wait, 0.1))
             try:
-                outcome, value = "done", work(*args)
+                outcome["done"] = work(*args)
             except Exception as err:  # a refusal (compensation won) or a real error: it still has to be said
-                outcome, value = "refused", err
+                outcome["refused"] = err
+            how = "done" if "done" in outcome else "refused"
             log.warning(
                 "late %s (attempt %d) landed %.1f s after it began: %s",
                 step,
                 info.attempt,
-                delay,
-                outcome,
+                time.time() - began,
+                how,
                 extra={"order_id": order},
             )
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_settle, done, outcome, value)
+            self._write("landed", order, step, info.attempt, how)
             with self._lock:
                 self._held.discard(threading.current_thread())
+                self._late[key].holding -= 1
+                if not self._late[key].holding:
+                    del self._late[key]
+            landed.set()
 
         thread = threading.Thread(target=land, name=f"late-{step}-{order}", daemon=True)
         with self._lock:
             self._held.add(thread)
         thread.start()
-        outcome, value = await asyncio.shield(done)
-        if outcome == "refused":
-            raise value
-        return value
+        while not landed.wait(0.1):  # in short waits: a worker shutting down can cancel the attempt
+            pass
+        if "refused" in outcome:
+            raise outcome["refused"]
+        return outcome["done"]
+
+    def _write(self, *fields: Any) -> None:
+        if self.journal is not None:
+            with self._lock, open(self.journal, "a", encoding="utf-8") as journal:
+                journal.write(" ".join(str(f) for f in (os.getpid(), *fields)) + "\n")
 
     @property
     def late_work_in_flight(self) -> int:
         with self._lock:
             return len(self._held)
 
-    def wait_for_late_work(self, timeout_s: float = LATE_AFTER_S + 5.0) -> int:
-        """Block until held work has landed (at most ``timeout_s``); returns how many are still held."""
-        deadline = time.monotonic() + timeout_s
+    def wait_for_late_work(self, timeout_s: float | None = None) -> int:
+        """Block until held work has landed (at most ``timeout_s``, default: until the last is due, plus 5 s);
+        returns how many are still held."""
         with self._lock:
             threads = list(self._held)
+            due = max((late.lands_at for late in self._late.values()), default=time.time())
+        deadline = time.monotonic() + (timeout_s if timeout_s is not None else max(0.0, due - time.time()) + 5.0)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return self.late_work_in_flight
 
 
-def _settle(future: asyncio.Future, outcome: str, value: Any) -> None:
-    if not future.done():
-        future.set_result((outcome, value))
+def read_journal(path: Path) -> dict[str, int]:
+    """Count a fault journal's late work: ``held``, ``landed``, and ``lost`` (held by a process that died first)."""
+    held: set[tuple[str, ...]] = set()
+    landed: set[tuple[str, ...]] = set()
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            pid, event, *what = line.split()
+            (held if event == "held" else landed).add((pid, *what[:3]))
+    return {"held": len(held), "landed": len(landed & held), "lost": len(held - landed)}
+
+
+def _pause(seconds: float) -> None:
+    """Sleep in short steps, so a worker shutting down can cancel the attempt's thread meanwhile."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.1))
 
 
 def _timeout_s(info: Any) -> float:

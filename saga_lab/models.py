@@ -13,14 +13,17 @@ from temporalio.common import SearchAttributeKey
 from .faults import Fault, FaultPlan
 
 # ---------------------------------------------------------------- end statuses of a saga
+# The saga's *result* status (``OrderResult.status``), not Temporal's run status: a run fails
+# only when a person must act. The README's "How a saga ends" table has every case.
 
-#: Every step done: charged, order active, shipped.
+#: Every step done: charged, order active, shipped. The run COMPLETED.
 COMPLETED = "COMPLETED"
-#: A step failed, or the order was cancelled or ran past its deadline: every undo ran.
+#: A step failed, or the saga was stopped (the customer, the deadline, a workflow cancel), and
+#: every undo ran: nothing is left. The run COMPLETED (CANCELED after a workflow cancel).
 COMPENSATED = "COMPENSATED"
-#: An undo failed for good: the saga stopped and a person must finish it.
+#: An undo failed for good, whatever stopped the saga: the run FAILED and a person must act.
 FAILED = "FAILED"
-#: The order's ``OrderStatus`` search attribute while the saga runs, and after a cancel.
+#: The order's ``OrderStatus`` search attribute while the saga runs, and after a workflow cancel.
 RUNNING = "RUNNING"
 CANCELLED = "CANCELLED"
 END_STATUSES = (COMPLETED, COMPENSATED, FAILED)
@@ -119,3 +122,5 @@ class Progress:
     compensations_done: list[str]
     compensating: bool
     cancel_requested: str | None
+    #: How the saga ended, once it has (None while it runs): the record of a CANCELED run too.
+    outcome: OrderResult | None = None

@@ -54,7 +54,9 @@ EXIT_PAUSE_S = 0.5
 _forkserver = multiprocessing.get_context("forkserver")
 
 
-def serve(info: ServerInfo, home: Path, service: str, env: dict[str, str], log_path: str, options: dict) -> None:
+def serve(
+    info: ServerInfo, home: Path, service: str, env: dict[str, str], log_path: str, options: dict, journal: str | None
+) -> None:
     """A worker process: ``service``'s worker, until it is killed or its supervising process is gone."""
     os.setsid()
     os.environ.clear()
@@ -64,13 +66,14 @@ def serve(info: ServerInfo, home: Path, service: str, env: dict[str, str], log_p
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
-    asyncio.run(_serve(info, home, service, options))
+    asyncio.run(_serve(info, home, service, options, journal))
 
 
-async def _serve(info: ServerInfo, home: Path, service: str, options: dict) -> None:
+async def _serve(info: ServerInfo, home: Path, service: str, options: dict, journal: str | None) -> None:
     asyncio.get_running_loop().add_reader(multiprocessing.parent_process().sentinel, os._exit, 1)
     client = await connect(info)
-    await run_workers(client, (service,), home, faults=FaultInjector(crash_kills_process=True), **options)
+    faults = FaultInjector(crash_kills_process=True, journal=Path(journal) if journal else None)
+    await run_workers(client, (service,), home, faults=faults, **options)
 
 
 @dataclass
@@ -100,6 +103,8 @@ class WorkerStats:
 class WorkerSupervisor:
     """One worker process per service, on ``info``'s server with stores under ``home``, restarted when it dies.
 
+    ``late_journal``: the file where the processes' fault injectors note late work held and landed
+    (:func:`saga_lab.faults.read_journal` counts what a killed process never landed).
     ``worker_options`` go to every ``Worker``. Use ``async with`` or :meth:`start` / :meth:`stop`:
     :meth:`stop` leaves no worker behind.
     """
@@ -111,12 +116,14 @@ class WorkerSupervisor:
         services: tuple[str, ...] = SERVICES,
         *,
         log_path: Path | str | None = None,
+        late_journal: Path | str | None = None,
         **worker_options: Any,
     ) -> None:
         if set(services) - set(SERVICES):
             raise ValueError(f"unknown services {set(services) - set(SERVICES)}: use some of {', '.join(SERVICES)}")
         self.info, self.home, self.services = info, Path(home), tuple(services)
         self.log_path, self.worker_options = str(log_path or os.devnull), WORKER_OPTIONS | worker_options
+        self.late_journal = str(late_journal) if late_journal else None  # see FaultInjector: late work held, landed
         self.stats = {name: WorkerStats() for name in self.services}
         self._procs: dict[str, multiprocessing.Process] = {}
         self._killed: set[int] = set()
@@ -164,7 +171,7 @@ class WorkerSupervisor:
         return {key: sum(getattr(stats, key) for stats in self.stats.values()) for key in keys}
 
     async def _spawn(self, service: str, since: float | None = None) -> None:
-        args = (self.info, self.home, service, dict(os.environ), self.log_path, self.worker_options)
+        args = (self.info, self.home, service, dict(os.environ), self.log_path, self.worker_options, self.late_journal)
         proc = _forkserver.Process(target=serve, args=args, daemon=True)
         await asyncio.to_thread(proc.start)
         if not self._running:  # stopped meanwhile

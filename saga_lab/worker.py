@@ -2,7 +2,8 @@
 
 ``saga-lab worker --service payment`` runs one of them as its own OS process, as in
 production; :class:`BackgroundWorkers` runs them inside a notebook kernel (or the
-CLI) as asyncio tasks and stops them cleanly.
+CLI) as asyncio tasks and stops them cleanly. The services' activities are plain
+``def`` (SQLite blocks): a service worker runs them on :func:`~saga_lab.activities.activity_executor`'s threads.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from .activities import OrderActivities, PaymentActivities, ShippingActivities, compose_greeting
+from .activities import (
+    ACTIVITY_SLOTS,
+    OrderActivities,
+    PaymentActivities,
+    ShippingActivities,
+    activity_executor,
+    compose_greeting,
+)
 from .config import SERVICES
 from .connection import task_queue
 from .faults import FaultInjector
@@ -60,7 +68,16 @@ def build_workers(
             )
         else:
             activities = service_activities(name, stores, faults)
-            workers.append(Worker(client, task_queue=task_queue(client, name), activities=activities, **options))
+            workers.append(
+                Worker(
+                    client,
+                    task_queue=task_queue(client, name),
+                    activities=activities,
+                    activity_executor=activity_executor(),
+                    max_concurrent_activities=ACTIVITY_SLOTS,
+                    **options,
+                )
+            )
     return workers
 
 

@@ -10,6 +10,7 @@ old code can still be in flight anywhere; otherwise guard the change with
 ``workflow.patched(...)`` and keep the old histories (see ``tests/test_replay.py``):
 
     .venv/bin/python tests/record_histories.py
+    .venv/bin/python tests/record_histories.py --only replay-happy    # record (or add) one case
 
 It starts its own embedded Temporal dev server on free ports with a temporary data
 directory (the services' databases too), so the fixed workflow ids below never meet an
@@ -46,6 +47,7 @@ class Case:
     naive: bool = False
     hold_seconds: float = 0.0
     parallel_compensation: bool = False
+    deadline_seconds: float = 0.0
     #: "update": the customer sends the ``cancel_order`` update during the hold;
     #: "cancel": a client asks Temporal to cancel the workflow during the hold.
     cancel: str | None = None
@@ -91,6 +93,15 @@ CASES = [
         why="Temporal cancellation during the hold; compensated, CANCELED",
     ),
     Case(
+        "replay-cancel-refund-permanent-with-deadline",
+        ("refund=permanent",),
+        hold_seconds=30,
+        deadline_seconds=120,
+        cancel="cancel",
+        ends="FAILED",
+        why="a cancel in the hold, a deadline set, the refund fails for good: FAILED, needs a person",
+    ),
+    Case(
         "replay-naive-shipment-permanent",
         ("create_shipment=permanent",),
         naive=True,
@@ -123,6 +134,7 @@ async def record(client, case: Case, out_dir: Path = HISTORIES) -> str:
         naive=case.naive,
         hold_seconds=case.hold_seconds,
         parallel_compensation=case.parallel_compensation,
+        deadline_seconds=case.deadline_seconds,
     )
     if case.cancel:
         await _wait_for_hold(handle)
@@ -158,4 +170,6 @@ async def record_all(cases: list[Case], out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--only"]:
+        sys.exit(asyncio.run(record_all([case for case in CASES if case.workflow_id in sys.argv[2:]], HISTORIES)))
     sys.exit(asyncio.run(record_all(CASES, Path(sys.argv[1]) if len(sys.argv) > 1 else HISTORIES)))

@@ -224,4 +224,62 @@ class NaiveSagaWorkflow:
         return {"stage": self.stage}
 
 
-WORKFLOWS = [SagaWorkflow, CancellableSagaWorkflow, NaiveSagaWorkflow]
+@workflow.defn
+class BuggySagaWorkflow:
+    """One step, then a bug (a ``TypeError``) inside ``async with saga``: nothing may be undone for it."""
+
+    @workflow.run
+    async def run(self, order: str) -> str:
+        saga = Saga()
+        async with saga:
+            await _step("step1")
+            saga.add_compensation("undo1", _undo, "undo1")
+            return "charged " + len(order)  # type: ignore[operator]  # the bug: str + int
+
+
+@workflow.defn
+class ContinuingSagaWorkflow:
+    """One step, then continue-as-new inside ``async with saga``: a new run, nothing undone."""
+
+    @workflow.run
+    async def run(self, generation: int) -> int:
+        saga = Saga()
+        async with saga:
+            if generation == 0:
+                await _step("step1")
+                saga.add_compensation("undo1", _undo, "undo1")
+                workflow.continue_as_new(1)
+        return generation
+
+
+@workflow.defn
+class DeclaredStopSagaWorkflow:
+    """One step, then the workflow's own business exception (declared with ``compensate_on``), reported."""
+
+    @workflow.run
+    async def run(self, kind: str) -> dict[str, Any]:
+        saga = Saga(compensate_on=(OrderWithdrawn,))
+        try:
+            async with saga:
+                await _step("step1")
+                saga.add_compensation("undo1", _undo, name="undo1")  # keyword arguments reach the call
+                if kind == "declared":
+                    raise OrderWithdrawn("the customer withdrew the order")
+                await workflow.wait_condition(lambda: False, timeout=timedelta(seconds=5))  # a TimeoutError
+        except (OrderWithdrawn, TimeoutError) as err:
+            return {"stopped": type(err).__name__, "compensated": saga.compensated}
+        return {"stopped": None, "compensated": saga.compensated}
+
+
+class OrderWithdrawn(Exception):
+    """A business exception of the workflow's own, not a Temporal failure."""
+
+
+WORKFLOWS = [
+    SagaWorkflow,
+    CancellableSagaWorkflow,
+    NaiveSagaWorkflow,
+    BuggySagaWorkflow,
+    ContinuingSagaWorkflow,
+    DeclaredStopSagaWorkflow,
+]

@@ -296,7 +296,10 @@ async def test_200_sagas_with_faults_worker_kills_and_a_server_restart_end_consi
     assert {row.fault_point for row in rows} >= {"none", *STEPS}
     late_forward = [row for row in rows if {f"{step}={LATE}" for step in ACTIONS} & set(row.fault_points)]
     assert late_forward, "late faults on forward steps (which always run) are in the mix"
-    print(f"\n200 sagas with worker kills and a server restart: {took:.1f} s; {counts}; workers {totals}")
+    late = result.late_work  # the late work the worker processes held: each landed, or died with its worker
+    assert late["held"] > 0 and late["landed"] + late["lost"] == late["held"], late
+    assert f"late work: {late['held']} held, {late['landed']} landed, {late['lost']} lost" in report
+    print(f"\n200 sagas with worker kills and a server restart: {took:.1f} s; {counts}; workers {totals}; late {late}")
 
 
 def test_the_command_prints_one_json_summary(session_server) -> None:

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 SAGA_LAB = saga_lab_command()
 RUN = uuid.uuid4().hex[:8]
 
-PLACE_KEYS = {"order_id", "status", "payment_id", "shipment_id", "compensations", "error"}
+PLACE_KEYS = {"order_id", "run", "status", "payment_id", "shipment_id", "compensations", "error"}
 SHOW_KEYS = {"order_id", "workflow", "payment", "order", "shipping"}
 NULL_SERVICES = {
     "payment": {"status": None, "amount": None, "net": None},
@@ -147,7 +147,7 @@ def _show_result(sagas, scenario: str) -> dict:
 
 def test_place_completes(sagas):
     result = _place_result(sagas, "ok")
-    assert result["status"] == "COMPLETED"
+    assert (result["run"], result["status"]) == ("COMPLETED", "COMPLETED")
     assert result["payment_id"] and result["shipment_id"]
     assert result["compensations"] == []
     assert result["error"] is None
@@ -170,7 +170,7 @@ def test_place_again_attaches_to_the_first_run(sagas):
 
 def test_shipment_failure_is_compensated_in_reverse(sagas):
     result = _place_result(sagas, "ship_permanent")
-    assert result["status"] == "COMPENSATED"
+    assert (result["run"], result["status"]) == ("COMPLETED", "COMPENSATED")  # the saga did its job
     assert result["compensations"] == ["cancel_order", "refund"]
     assert result["shipment_id"] is None
     assert "create_shipment" in result["error"]
@@ -194,7 +194,7 @@ def test_failed_refund_ends_failed_with_exit_0(sagas):
     placed, _ = sagas["refund_fails"]
     assert placed.returncode == 0
     result = _place_result(sagas, "refund_fails")
-    assert result["status"] == "FAILED"
+    assert (result["run"], result["status"]) == ("FAILED", "FAILED")  # a person must act
     assert "refund" in result["error"]
     shown = _show_result(sagas, "refund_fails")
     assert shown["payment"] == {"status": "CHARGED", "amount": AMOUNT, "net": AMOUNT}

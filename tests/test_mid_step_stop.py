@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.exceptions import CancelledError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.worker import Worker
 
 from saga_lab import config, connection
@@ -32,9 +33,9 @@ from saga_lab.models import COMPENSATED, OrderInput
 from saga_lab.workflows import WORKFLOWS, OrderSagaWorkflow
 
 try:  # tests/ may or may not become a package
-    from .test_saga_time_skipping import GATES, MOCKS, RESULT_TIMEOUT_S, calls
+    from .test_saga_time_skipping import FAILURES, GATES, MOCKS, RESULT_TIMEOUT_S, calls
 except ImportError:
-    from test_saga_time_skipping import GATES, MOCKS, RESULT_TIMEOUT_S, calls
+    from test_saga_time_skipping import FAILURES, GATES, MOCKS, RESULT_TIMEOUT_S, calls
 
 #: Every queue of this module sits under its own prefix: no other worker takes its tasks.
 PREFIX = f"midstep-{uuid.uuid4().hex[:6]}/"
@@ -112,3 +113,49 @@ async def test_a_cancel_or_deadline_while_a_step_runs_undoes_the_whole_order(cli
         undone = result.compensations
     assert undone == UNDONE_AFTER[step]
     assert calls(order.order_id) == forward + UNDONE_AFTER[step]  # nothing ran after the stop but undos
+
+
+#: A stop lands while ``create_order`` runs, and the attempt then fails: retryably (Temporal does not
+#: retry it after a cancel) or with a business error. The stop is what ended the saga, and says so.
+STOP_THEN_FAIL = {
+    ("cancel", "retryable"): ("CANCELED", "the workflow was cancelled during create_order", ["cancel_order", "refund"]),
+    ("deadline", "retryable"): (
+        "COMPLETED",
+        "the business deadline passed during create_order: the order was undone",
+        ["cancel_order", "refund"],
+    ),
+    ("cancel", "business"): ("CANCELED", "the workflow was cancelled during create_order", ["refund"]),
+    ("customer", "business"): ("COMPLETED", "cancelled by the customer: found it cheaper", ["refund"]),
+}
+
+
+def _failure(kind: str) -> Callable[[], Exception]:
+    if kind == "retryable":
+        return lambda: ApplicationError("the order service is restarting", type="ServiceUnavailable")
+    return lambda: ApplicationError("the order was rejected", type="OrderRejected", non_retryable=True)
+
+
+@pytest.mark.parametrize(("stop", "kind"), STOP_THEN_FAIL, ids=[f"{s}-then-{k}" for s, k in STOP_THEN_FAIL])
+async def test_a_stop_then_a_failing_attempt_ends_as_the_stop_says(client, stop, kind):
+    deadline = 1.0 if stop == "deadline" else 0.0
+    order = OrderInput(f"mid-{stop}-{kind}-{uuid.uuid4().hex[:6]}", 4999, deadline_seconds=deadline)
+    key = (order.order_id, "create_order")
+    gate = GATES[key] = asyncio.Event()
+    FAILURES[key] = _failure(kind)
+    handle = await _start(client, order)
+    await _until("create_order to start", lambda: "create_order" in calls(order.order_id))
+    if stop == "cancel":
+        await handle.cancel()
+        requested = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
+        await _until("the step's cancel request", lambda: _has_event(handle, requested))
+    elif stop == "deadline":
+        await _until("the deadline", lambda: _has_event(handle, EventType.EVENT_TYPE_TIMER_FIRED))
+    else:
+        await handle.execute_update(OrderSagaWorkflow.cancel_order, "found it cheaper")
+    gate.set()  # the attempt now fails, after the stop
+    result = await asyncio.wait_for(order_result(handle), RESULT_TIMEOUT_S)
+    run_status, error, undone = STOP_THEN_FAIL[(stop, kind)]
+    assert (result.status, result.error, result.failed_step) == (COMPENSATED, error, "create_order"), result
+    assert result.compensations == undone
+    assert (await handle.describe()).status.name == run_status
+    assert calls(order.order_id).count("create_order") == 1  # after a stop, no retry

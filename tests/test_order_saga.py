@@ -572,3 +572,55 @@ async def test_a_deadline_terminates_a_run_still_going_and_never_one_that_ended(
     refused = await start_order(client, oid("deadline", "declined"), 3400, plan_for("charge", "permanent"))
     assert await ended_within(refused, RESULT_TIMEOUT_S, "the test's deadline")  # ended, and not well
     assert (await refused.describe()).status.name != "TERMINATED"
+
+
+# ------------------------------------------------------------------ 9. a stop meets a failure (issue 18)
+
+
+@pytest.mark.parametrize("deadline", [0, 120], ids=["no-deadline", "with-deadline"])
+async def test_a_cancel_during_the_hold_with_an_undo_that_fails_for_good_ends_failed(client, deadline) -> None:
+    """A failed undo wins over every other outcome: FAILED, a person must act, the money still there is shown."""
+    order_id = oid("cancel-refund-fails", str(deadline))
+    plan = FaultPlan({"refund": Fault(PERMANENT)})
+    handle = await start_order(client, order_id, 4999, plan, hold_seconds=20, deadline_seconds=deadline)
+    assert await wait_for_step(client, order_id, "hold")
+    await handle.cancel()
+    result = await result_of(handle)
+    assert (result.status, result.compensations, result.failed_compensations) == (FAILED, ["cancel_order"], ["refund"])
+    assert result.error.startswith("needs a person: 1 of 2 compensations failed: refund ("), result
+    assert result.failed_step == "hold"
+    shown = await show_order(client, order_id)
+    assert shown["workflow"]["status"] == "FAILED"
+    assert shown["payment"] == {"status": "CHARGED", "amount": 4999, "net": 4999}  # what the person must refund
+    assert shown["order"]["status"] == "CANCELLED"
+
+
+#: How the saga ends when a stop lands while ``create_order`` runs and its attempt then times out (``slow:3``:
+#: each attempt outlives the 2 s timeout). Temporal does not retry an attempt after a cancel: the workflow
+#: sees the timeout, and must still say that the stop, not the timeout, ended the saga.
+STOPPED_MID_STEP = {
+    "cancel": ("CANCELED", "the workflow was cancelled during create_order"),
+    "deadline": ("COMPLETED", "the business deadline passed during create_order: the order was undone"),
+    "customer": ("COMPLETED", "cancelled by the customer: changed my mind"),
+}
+
+
+@pytest.mark.parametrize("stop", STOPPED_MID_STEP)
+async def test_a_stop_while_a_step_times_out_is_what_ends_the_saga(client, stop) -> None:
+    order_id = oid("stop-timeout", stop)
+    plan = FaultPlan({"create_order": Fault(SLOW, seconds=3)})
+    handle = await start_order(client, order_id, 3500, plan, deadline_seconds=1 if stop == "deadline" else 0)
+    if stop != "deadline":
+        assert await wait_for_step(client, order_id, "create_order")
+        if stop == "cancel":
+            await handle.cancel()
+        else:
+            await handle.execute_update(OrderSagaWorkflow.cancel_order, "changed my mind")
+    result = await result_of(handle)
+    run_status, error = STOPPED_MID_STEP[stop]
+    assert (result.status, result.error, result.failed_step) == (COMPENSATED, error, "create_order"), result
+    assert result.compensations == ["cancel_order", "refund"]
+    shown = await show_order(client, order_id)
+    assert shown["workflow"]["status"] == run_status
+    assert shown["payment"] == {"status": "REFUNDED", "amount": 3500, "net": 0}
+    assert shown["order"]["status"] == "CANCELLED"  # the slow create lands after its undo, and is refused

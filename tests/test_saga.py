@@ -1,4 +1,8 @@
-"""Tests for ``saga_lab.saga`` on the real time-skipping test server.
+"""Tests for ``saga_lab.saga`` on the real time-skipping test server, and in plain asyncio.
+
+``saga.py`` is a file to copy into a project of your own: these are its tests, and they
+check that it stays one (it imports only ``temporalio`` and the standard library) and that
+the example its docstring shows, and the README and notebook 05 repeat, runs as it says.
 
 The activities in ``saga_test_workflows`` only append to ``CALLS``, an in-memory
 recorder that isolates the Saga from the real services; every test filters it by
@@ -7,8 +11,16 @@ its own workflow id. Each test runs its own worker on a unique task queue.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import contextlib
+import importlib
+import json
+import re
+import sys
+import textwrap
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +30,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
+from saga_lab import saga as saga_module
 from saga_lab import server
 from saga_lab.saga import CompensationFailed, CompensationRecord, Saga
 
@@ -309,10 +322,10 @@ async def test_failure_error_shape():
     saga.add_compensation("cancel_order", ok)
     with pytest.raises(CompensationFailed) as info:
         async with saga:
-            raise ValueError("ship failed")
+            raise ApplicationError("ship failed", non_retryable=True)
     err = info.value
     assert isinstance(err, ApplicationError) and err.type == "CompensationFailed" and err.non_retryable
-    assert isinstance(err.__cause__, ValueError)
+    assert isinstance(err.__cause__, ApplicationError) and err.__cause__.message == "ship failed"
     assert err.message == "1 of 2 compensations failed: refund (card service down)"
     assert err.records == [
         CompensationRecord("cancel_order", "done"),
@@ -326,3 +339,249 @@ async def test_failure_error_shape():
     with pytest.raises(CompensationFailed):
         await saga.compensate()
     assert saga.compensated == ["cancel_order"]
+
+
+# ------------------------------------------------- failures, never bugs
+
+
+class _Withdrawn(Exception):
+    """A workflow's own business exception, declared with ``compensate_on``."""
+
+
+ENDS_A_RUN = {
+    "ApplicationError": ApplicationError("refused", non_retryable=True),
+    "temporal CancelledError": CancelledError("cancelled"),
+    "asyncio.CancelledError": asyncio.CancelledError(),
+    "TimeoutError": TimeoutError("wait_condition timed out"),
+    "declared": _Withdrawn("the customer withdrew the order"),
+}
+BUGS = {"TypeError": TypeError("can only concatenate str (not 'int') to str"), "NameError": NameError("x")}
+
+
+@pytest.mark.parametrize("raised", [*ENDS_A_RUN.values(), *BUGS.values()], ids=[*ENDS_A_RUN, *BUGS])
+async def test_the_saga_compensates_for_what_ends_a_run_and_never_for_a_bug(raised):
+    undone: list[str] = []
+    saga = Saga(compensate_on=(_Withdrawn,))
+    saga.add_compensation("refund", undone.append, "refund")
+    with pytest.raises(type(raised)) as info:
+        async with saga:
+            raise raised
+    assert info.value is raised  # the original exception goes on, untouched
+    assert undone == (["refund"] if raised in ENDS_A_RUN.values() else [])
+    assert saga.compensation_started == (raised in ENDS_A_RUN.values())
+
+
+async def test_a_bug_in_a_compensation_goes_through_and_is_not_a_failed_undo():
+    async def typo() -> None:
+        raise AttributeError("'RefundInput' object has no attribute 'ammount'")
+
+    saga = Saga()
+    saga.add_compensation("refund", typo)
+    with pytest.raises(AttributeError):
+        await saga.compensate()
+    assert saga.records == [] and saga.failed == []  # a developer fixes it; nothing says a person must refund
+
+
+async def test_keyword_arguments_reach_the_compensation():
+    calls: list[tuple] = []
+
+    async def refund(order: str, *, amount: int, reason: str = "") -> None:
+        calls.append((order, amount, reason))
+
+    saga = Saga()
+    saga.add_compensation("refund", refund, "ORD-1", amount=4999, reason="shipment refused")
+    saga.add_compensation("name", refund, "ORD-2", amount=1)  # ``name`` and ``fn`` are positional only
+    await saga.compensate()
+    assert calls == [("ORD-2", 1, ""), ("ORD-1", 4999, "shipment refused")]
+
+
+async def _wait_for_task_failure(handle: WorkflowHandle) -> str:
+    """The failure of the run's first failed workflow task (the history records it once)."""
+    found: list[str] = []
+
+    async def failed() -> bool:
+        async for e in handle.fetch_history_events():
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                found.append(e.workflow_task_failed_event_attributes.failure.message)
+                return True
+        return False
+
+    await _wait_until(failed, "a failed workflow task")
+    return found[0]
+
+
+async def test_a_bug_in_the_saga_body_undoes_nothing_and_the_run_waits_for_a_fix(env):
+    workflow_id = f"saga-bug-{uuid.uuid4()}"
+    async with _worker(env) as worker:
+        handle = await env.client.start_workflow(
+            wf.BuggySagaWorkflow.run, "ORD-1", id=workflow_id, task_queue=worker.task_queue
+        )
+        message = await _wait_for_task_failure(handle)
+        assert 'can only concatenate str (not "int") to str' in message
+        await asyncio.sleep(0.5)  # the task is retried meanwhile: still nothing undone
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            async for e in handle.fetch_history_events()
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+        assert scheduled == ["do_step"]
+        assert [c["name"] for c in _calls(workflow_id)] == ["step1"]
+        await handle.terminate("the test saw what it came for")
+
+
+async def test_continue_as_new_inside_the_saga_undoes_nothing(env):
+    workflow_id = f"saga-can-{uuid.uuid4()}"
+    async with _worker(env) as worker:
+        result = await asyncio.wait_for(
+            env.client.execute_workflow(wf.ContinuingSagaWorkflow.run, 0, id=workflow_id, task_queue=worker.task_queue),
+            RESULT_TIMEOUT_S,
+        )
+    assert result == 1
+    assert [c["name"] for c in _calls(workflow_id)] == ["step1"]
+
+
+@pytest.mark.parametrize(("kind", "stopped"), [("declared", "OrderWithdrawn"), ("timeout", "TimeoutError")])
+async def test_a_declared_business_exception_or_a_timeout_error_compensates(env, kind, stopped):
+    workflow_id = f"saga-declared-{uuid.uuid4()}"
+    async with _worker(env) as worker:
+        result = await asyncio.wait_for(
+            env.client.execute_workflow(
+                wf.DeclaredStopSagaWorkflow.run, kind, id=workflow_id, task_queue=worker.task_queue
+            ),
+            RESULT_TIMEOUT_S,
+        )
+    assert result == {"stopped": stopped, "compensated": ["undo1"]}
+    assert [c["name"] for c in _calls(workflow_id, "undo")] == ["undo1"]
+
+
+# ------------------------------------------------- a file to take to work
+
+
+SAGA_FILE = Path(saga_module.__file__)
+README = SAGA_FILE.parent.parent / "README.md"
+NOTEBOOK_05 = SAGA_FILE.parent.parent / "notebooks" / "05_compensation.ipynb"
+
+
+def docstring_example() -> str:
+    """The code block of ``saga.py``'s docstring (after its ``::``), dedented."""
+    lines = saga_module.__doc__.split("::\n", 1)[1].splitlines()
+    block = []
+    for line in lines[1:]:
+        if line and not line.startswith("    "):
+            break
+        block.append(line)
+    return textwrap.dedent("\n".join(block)).strip()
+
+
+def test_the_saga_file_imports_only_temporalio_and_the_standard_library():
+    found = set()
+    for node in ast.walk(ast.parse(SAGA_FILE.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." if node.level else (node.module or "").split(".")[0])
+    assert found - set(sys.stdlib_module_names) == {"temporalio"}
+
+
+def fenced_python(text: str) -> list[str]:
+    """Every ```python block of a markdown text, dedented (a block may sit in a list item)."""
+    blocks = re.finditer(r"^( *)```python\n(.*?)^\1```", text, re.MULTILINE | re.DOTALL)
+    return [textwrap.dedent(block.group(2)).strip() for block in blocks]
+
+
+def test_the_readme_and_notebook_05_show_the_docstring_example_word_for_word():
+    example = docstring_example()
+    assert example in fenced_python(README.read_text())
+    markdown = "\n".join("".join(c["source"]) for c in json.loads(NOTEBOOK_05.read_text())["cells"])
+    assert example in fenced_python(markdown)
+
+
+EXAMPLE_MODULE = '''
+"""Generated by tests/test_saga.py: the Saga docstring's example, in a workflow."""
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError
+
+from saga_lab.saga import Saga
+
+STEP = {{"start_to_close_timeout": timedelta(seconds=10)}}
+CALLS: list[tuple[str, str]] = []
+
+
+def _called(name: str, order: str) -> None:
+    CALLS.append((activity.info().workflow_id, name))
+
+
+@activity.defn
+async def charge(order: str) -> None:
+    _called("charge", order)
+
+
+@activity.defn
+async def refund(order: str) -> None:
+    _called("refund", order)
+
+
+@activity.defn
+async def create_order(order: str) -> None:
+    _called("create_order", order)
+
+
+@activity.defn
+async def cancel_order(order: str) -> None:
+    _called("cancel_order", order)
+
+
+@activity.defn
+async def ship(order: str) -> None:
+    _called("ship", order)
+    if order.startswith("unshippable"):
+        raise ApplicationError("the address cannot be shipped to", type="ShipmentRejected", non_retryable=True)
+
+
+@workflow.defn
+class ExampleWorkflow:
+    @workflow.run
+    async def run(self, order: str) -> None:
+{body}
+'''
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    """The docstring's example as a workflow module on ``sys.path`` (the sandbox re-imports it from its file)."""
+    folder = tmp_path_factory.mktemp("saga-example")
+    body = textwrap.indent(docstring_example(), " " * 8)
+    (folder / "saga_docstring_example.py").write_text(EXAMPLE_MODULE.format(body=body))
+    sys.path.insert(0, str(folder))
+    try:
+        yield importlib.import_module("saga_docstring_example")
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("saga_docstring_example", None)
+
+
+@pytest.mark.parametrize(
+    ("order", "calls", "status"),
+    [
+        ("ORD-1", ["charge", "create_order", "ship"], WorkflowExecutionStatus.COMPLETED),
+        ("unshippable-1", ["charge", "create_order", "ship", "cancel_order", "refund"], WorkflowExecutionStatus.FAILED),
+    ],
+    ids=["every-step", "ship-refused"],
+)
+async def test_the_docstring_example_runs_as_it_says(env, example, order, calls, status):
+    workflow_id = f"saga-example-{uuid.uuid4()}"
+    activities = [example.charge, example.refund, example.create_order, example.cancel_order, example.ship]
+    async with Worker(
+        env.client, task_queue=workflow_id, workflows=[example.ExampleWorkflow], activities=activities
+    ) as worker:
+        handle = await env.client.start_workflow(
+            example.ExampleWorkflow.run, order, id=workflow_id, task_queue=worker.task_queue
+        )
+        with contextlib.suppress(WorkflowFailureError):
+            await asyncio.wait_for(handle.result(), RESULT_TIMEOUT_S)
+    assert [name for wid, name in example.CALLS if wid == workflow_id] == calls
+    assert (await handle.describe()).status == status

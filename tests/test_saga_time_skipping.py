@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
@@ -92,12 +93,17 @@ CALLS: list[Call] = []
 
 #: A test may hold a step's attempt open until it sets the event: (workflow id, step) -> event.
 GATES: dict[tuple[str, str], asyncio.Event] = {}
+#: ...and have every attempt then fail: (workflow id, step) -> a function that makes the error.
+FAILURES: dict[tuple[str, str], Callable[[], Exception]] = {}
 
 
 async def _held(name: str) -> None:
-    gate = GATES.get((activity.info().workflow_id, name))
+    key = (activity.info().workflow_id, name)
+    gate = GATES.get(key)
     if gate is not None:
         await gate.wait()
+    if key in FAILURES:
+        raise FAILURES[key]()
 
 
 def _mock(name: str, fault: Fault | None) -> None:
@@ -106,7 +112,7 @@ def _mock(name: str, fault: Fault | None) -> None:
     CALLS.append(Call(info.workflow_id, name, info.attempt))
     error = error_before_work(name, fault, info.attempt)
     if isinstance(error, ServiceError):
-        raise ApplicationError(str(error), type=error.type_name) from None
+        raise ApplicationError(str(error), type=error.type_name, non_retryable=True) from None
     if error is not None:
         raise error
 
@@ -399,10 +405,10 @@ def payment(tmp_path) -> PaymentActivities:
     return PaymentActivities(PaymentService(tmp_path / "payment.db"))
 
 
-async def test_charge_writes_one_ledger_row_once_per_idempotency_key(payment):
-    env = ActivityEnvironment()
-    first = await env.run(payment.charge, ChargeInput("ORD-1", 4999, "ORD-1:charge"))
-    again = await env.run(payment.charge, ChargeInput("ORD-1", 4999, "ORD-1:charge"))  # a retry
+def test_charge_writes_one_ledger_row_once_per_idempotency_key(payment):
+    env = ActivityEnvironment()  # a plain ``def`` activity runs right here, in this thread
+    first = env.run(payment.charge, ChargeInput("ORD-1", 4999, "ORD-1:charge"))
+    again = env.run(payment.charge, ChargeInput("ORD-1", 4999, "ORD-1:charge"))  # a retry
     assert first == again == "pay-ORD-1-1"
     assert [(row.kind, row.amount) for row in payment.payments.ledger("ORD-1")] == [("charge", 4999)]
 
@@ -412,22 +418,20 @@ async def test_charge_writes_one_ledger_row_once_per_idempotency_key(payment):
     [(0, None, "InvalidAmount"), (4999, Fault(PERMANENT), "PaymentDeclined")],
     ids=["invalid-amount", "declined"],
 )
-async def test_a_domain_error_becomes_an_application_error_the_retry_policy_does_not_retry(
-    payment, amount, fault, error_type
-):
+def test_a_domain_error_becomes_a_non_retryable_application_error(payment, amount, fault, error_type):
     with pytest.raises(ApplicationError) as raised:
-        await ActivityEnvironment().run(payment.charge, ChargeInput("ORD-2", amount, "ORD-2:charge", fault))
-    # Non-retryable is said once, by the caller: the workflow's RetryPolicy lists the type.
-    assert raised.value.type == error_type and not raised.value.non_retryable
-    assert error_type in STEP_RETRY.non_retryable_error_types  # so the workflow stops retrying at once
+        ActivityEnvironment().run(payment.charge, ChargeInput("ORD-2", amount, "ORD-2:charge", fault))
+    # Final where it is raised: no retry policy retries it, not even the default one.
+    assert raised.value.type == error_type and raised.value.non_retryable
+    assert error_type in STEP_RETRY.non_retryable_error_types  # and the saga's policy says so too
     assert payment.payments.ledger("ORD-2") == []  # nothing written
 
 
-async def test_a_transient_fault_is_retryable_and_the_next_attempt_works(payment):
+def test_a_transient_fault_is_retryable_and_the_next_attempt_works(payment):
     env = ActivityEnvironment()
     fault = Fault(TRANSIENT, 2)
     with pytest.raises(ApplicationError) as raised:
-        await env.run(payment.charge, ChargeInput("ORD-3", 4999, "ORD-3:charge", fault))
+        env.run(payment.charge, ChargeInput("ORD-3", 4999, "ORD-3:charge", fault))
     assert raised.value.type == TRANSIENT_ERROR_TYPE and not raised.value.non_retryable
     env.info = dataclasses.replace(env.info, attempt=3)  # what Temporal's third attempt sees
-    assert await env.run(payment.charge, ChargeInput("ORD-3", 4999, "ORD-3:charge", fault)) == "pay-ORD-3-1"
+    assert env.run(payment.charge, ChargeInput("ORD-3", 4999, "ORD-3:charge", fault)) == "pay-ORD-3-1"

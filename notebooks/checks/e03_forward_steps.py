@@ -49,12 +49,14 @@ class CheckFaults(FaultInjector):
         super().__init__()
         self.lost_reply, self.declined = lost_reply, declined
 
-    async def run(self, step: str, fault: Fault | None, work: Any, *args: Any) -> Any:
+    def run(self, step: str, fault: Fault | None, work: Any, *args: Any) -> Any:
         info = activity.info()
         order = order_id_of(info.workflow_id)
         if step == "charge" and order == self.declined:
-            fault = Fault("permanent")
-        result = await super().run(step, fault, work, *args)
+            # Declined as a payment worker that does not mark its refusals final would say it: only the
+            # step's retry policy can then stop the retries (the saga's activities mark them final too).
+            raise ApplicationError("the card was declined (injected by the check)", type="PaymentDeclined")
+        result = super().run(step, fault, work, *args)
         if step == "charge" and order == self.lost_reply and info.attempt == 1:
             raise ApplicationError("the payment was made, but its reply was lost on the way back", type="ReplyLost")
         return result

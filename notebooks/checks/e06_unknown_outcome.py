@@ -45,8 +45,8 @@ PASSED = (
 class ReplyLostAsError(FaultInjector):
     """``create_order`` of one order does its work, then fails with a retryable error, on every attempt."""
 
-    async def run(self, step: str, fault: Fault | None, work: Any, *args: Any) -> Any:
-        result = await super().run(step, fault, work, *args)
+    def run(self, step: str, fault: Fault | None, work: Any, *args: Any) -> Any:
+        result = super().run(step, fault, work, *args)
         if step == "create_order" and activity.info().workflow_id.endswith(ERROR_AFTER_WORK):
             raise ApplicationError("the order was created, but the connection broke before the reply", type="ReplyLost")
         return result

@@ -33,8 +33,8 @@ with workflow.unsafe.imports_passed_through():
 class CardFixed(FaultInjector):
     """The payment service once a person has fixed the card: a refund no longer meets its injected fault."""
 
-    async def run(self, step: str, fault: Any, work: Callable[..., Any], *args: Any) -> Any:
-        return await super().run(step, None if step == "refund" else fault, work, *args)
+    def run(self, step: str, fault: Any, work: Callable[..., Any], *args: Any) -> Any:
+        return super().run(step, None if step == "refund" else fault, work, *args)
 
 
 @dataclass

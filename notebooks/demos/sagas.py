@@ -1,4 +1,5 @@
-"""Run a saga you wrote (exercises 05 and 06) once, and read what it left in the three services.
+"""Run a saga you wrote (exercises 05 and 06) once, and read what it left in the three services;
+and notebook 05's saga with a planted bug, run by a worker process that can be restarted.
 
 Your workflow runs on a worker of its own, started for the run, which also runs the
 three services' six activities (steps and undos) on the lab's databases, all on one
@@ -8,8 +9,14 @@ task queue. The checks use the same runner, one order per case.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import CancelledError
@@ -34,7 +41,8 @@ class SagaRun:
 
     faults: list[str]
     #: COMPLETED, FAILED, CANCELED, RUNNING (had not ended at the limit), or BROKEN (the
-    #: workflow's own code raised an error in the worker: the run cannot go on, and was stopped).
+    #: workflow's own code raised an error in the worker: its task failed, and the run, which
+    #: would wait for a fix, was stopped by this runner).
     ended: str
     #: Every activity the workflow scheduled, in order (steps, then undos).
     activities: list[str]
@@ -113,3 +121,86 @@ async def run_practice(client: Client, workflow_cls: type, order_id: str, faults
     async with practice_worker(client, workflow_cls, order_id) as worker:
         run = await run_on(worker, workflow_cls, order_id, faults)
     return run
+
+
+# ---------------------------------------------------------------- a bug is not a failure (notebook 05)
+
+#: The saga whose copy gets the typo, and the typo: the receipt line as written, and as mistyped.
+TYPO_SAGA = Path(__file__).with_name("typo_saga.py")
+TYPO = (
+    'receipt = f"charged {order.amount} cents for {order_id}"',
+    'receipt = "charged " + order.amount + " cents for " + order_id',
+)
+
+
+class PlantedBug:
+    """``typo_saga.py`` copied to a folder of its own with a typo planted in it, and the worker
+    process that runs the copy. :meth:`fix` writes the line as it should be."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.folder = Path(tempfile.mkdtemp(prefix="nb05-typo-"))
+        self.file = self.folder / TYPO_SAGA.name
+        self.task_queue = task_queue(client, f"nb05-typo-{uuid.uuid4().hex[:6]}")
+        self.worker: subprocess.Popen | None = None
+        source = TYPO_SAGA.read_text()
+        assert TYPO[0] in source, f"{TYPO_SAGA.name} no longer has the receipt line"
+        self.file.write_text(source.replace(*TYPO))
+
+    @property
+    def line(self) -> str:
+        """The receipt line, as it is in the copy now."""
+        return next(line.strip() for line in self.file.read_text().splitlines() if "receipt = " in line)
+
+    def fix(self) -> None:
+        self.file.write_text(TYPO_SAGA.read_text())
+
+    def start_worker(self) -> None:
+        """The copy's worker, as a process of its own (its output in ``worker.log`` beside the copy)."""
+        with open(self.folder / "worker.log", "ab") as log:
+            self.worker = subprocess.Popen(
+                [sys.executable, self.file.name, self.task_queue, str(os.getpid())],
+                cwd=self.folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # interrupting the kernel does not stop it
+            )
+
+    def stop_worker(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(5)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait()
+        self.worker = None
+
+    def restart_worker(self) -> None:
+        self.stop_worker()
+        self.start_worker()
+
+    async def start(self, order_id: str, amount: int = AMOUNT) -> WorkflowHandle:
+        """Start the saga for one order (by its type's name: the code is the copy's), on the copy's worker."""
+        return await self.client.start_workflow(
+            "TypoSagaWorkflow",
+            OrderInput(order_id, amount),
+            id=workflow_id(self.client, order_id),
+            task_queue=self.task_queue,
+            result_type=str,
+        )
+
+    async def task_failure(self, handle: WorkflowHandle, timeout_s: float = LIMIT_S) -> str:
+        """The message of the run's first failed workflow task, once there is one."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            failed = [e for e in history.events(await handle.fetch_history()) if e.kind == "WorkflowTaskFailed"]
+            if failed:
+                return failed[0].failure or failed[0].reason
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"no workflow task of {handle.id} failed within {timeout_s:g} s")
+
+    def close(self) -> None:
+        """Stop the worker process and remove the copy."""
+        self.stop_worker()
+        shutil.rmtree(self.folder, ignore_errors=True)

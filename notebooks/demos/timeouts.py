@@ -23,6 +23,7 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from saga_lab import connection
@@ -181,13 +182,29 @@ class DemoRun:
         return f"{self.status} after {self.seconds:.1f} s: {outcome}"
 
 
+class ProviderCharge:
+    """The real ``charge``, answering as many payment providers' APIs do: a decline is an error with a
+    type name, and nothing marks it final. Which errors are final is then the caller's retry policy's to
+    say, which is what these demos and exercise 04 are about. (The saga's activities mark their refusals
+    final themselves: ``saga_lab.activities.refusals_are_final``.)"""
+
+    def __init__(self, payments: PaymentActivities) -> None:
+        self.payments = payments
+
+    @activity.defn(name="charge")
+    def charge(self, input: ChargeInput) -> str:
+        try:
+            return self.payments.charge(input)
+        except ApplicationError as err:
+            raise ApplicationError(err.message, type=err.type) from None  # retryable, unless the policy lists it
+
+
 def demo_worker(client: Client, task_queue: str) -> KernelWorker:
-    """A worker for both demo workflows, the real ``charge`` activity and ``pack_order``."""
+    """A worker for both demo workflows, the real ``charge`` activity (as a provider answers) and ``pack_order``."""
     faults = CountingFaults()
-    payments = PaymentActivities(open_services().payment, faults)
-    return KernelWorker(
-        client, task_queue, [ChargeWorkflow, PackWorkflow], [payments.charge, Packing(faults).pack_order], faults
-    )
+    charge = ProviderCharge(PaymentActivities(open_services().payment, faults)).charge
+    activities = [charge, Packing(faults).pack_order]
+    return KernelWorker(client, task_queue, [ChargeWorkflow, PackWorkflow], activities, faults)
 
 
 class Demo:

@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 from saga_lab.config import SERVICES
 from saga_lab.faults import FaultInjector
 from saga_lab.services import open_services
-from saga_lab.worker import service_activities
+from saga_lab.worker import activity_executor, service_activities
 
 
 class CountingFaults(FaultInjector):
@@ -28,12 +28,14 @@ class CountingFaults(FaultInjector):
         super().__init__()
         self.in_flight = 0
 
-    async def run(self, step: str, fault: Any, work: Callable[..., Any], *args: Any) -> Any:
-        self.in_flight += 1
+    def run(self, step: str, fault: Any, work: Callable[..., Any], *args: Any) -> Any:
+        with self._lock:
+            self.in_flight += 1
         try:
-            return await super().run(step, fault, work, *args)
+            return super().run(step, fault, work, *args)
         finally:
-            self.in_flight -= 1
+            with self._lock:
+                self.in_flight -= 1
 
 
 def service_activity_list(faults: FaultInjector) -> list[Callable[..., Any]]:
@@ -64,6 +66,7 @@ class KernelWorker:
             task_queue=task_queue,
             workflows=list(workflows),
             activities=list(activities),
+            activity_executor=activity_executor(),  # the services' activities are plain ``def``
             graceful_shutdown_timeout=timedelta(seconds=0),
         )
         self._task: asyncio.Task | None = None

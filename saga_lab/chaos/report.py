@@ -87,6 +87,8 @@ class ChaosResult:
     events: list[ChaosEvent] = field(default_factory=list)
     #: Seconds waited after the last saga for late work to land, before the databases were read.
     late_wait_s: float = 0.0
+    #: Late work the worker processes held, landed, and lost (held by a process killed before it landed).
+    late_work: dict[str, int] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -153,6 +155,7 @@ class ChaosResult:
             "elapsed_s": round(self.elapsed_s, 2),
             "sagas_per_s": round(self.throughput, 2),
             "late_wait_s": round(self.late_wait_s, 2),
+            "late_work": self.late_work,
             "latency": self.latency(),
             "status": self.counts,
             "fault_points": self.fault_points(),
@@ -197,6 +200,12 @@ class ChaosResult:
             lines.append(f"server restart: {'skipped' if 'skipped' in restart else 'FAILED'}: {[*restart.values()][0]}")
         if self.late_wait_s:
             lines.append(f"late work: waited {self.late_wait_s:.1f} s after the last saga for it to land")
+        if self.late_work.get("held"):
+            late = self.late_work
+            lines.append(
+                f"late work: {late['held']} held, {late['landed']} landed, {late['lost']} lost with a killed worker "
+                "(it never reached its service)"
+            )
 
         m = {key: f"{value / 100:,.2f}" if type(value) is int else value for key, value in money.items()}
         ok = {True: "ok", False: "MISMATCH"}

@@ -8,7 +8,8 @@
 * ``concurrency`` (200) sagas are in flight, the slowest plans first: a killed workflow worker's
   successor replays every saga in flight, so more costs CPU without adding throughput.
 * Late work lands up to :data:`~saga_lab.faults.LATE_AFTER_S` after its saga ended: the databases
-  are read after that, the workers still running.
+  are read after that, the workers still running. Late work held by a worker that was killed never
+  lands; the workers' journal counts it (``late_work`` in the result: held, landed, lost).
 * The server restart needs the embedded server (it is skipped, and said so, with ``TEMPORAL_ADDRESS``);
   client calls ride out the outage (:func:`saga_lab.connection.connect` retries them).
 * A saga not ended by the deadline (120 s + 0.5 s per saga) is lost; its workflow is left as it is.
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from .. import checkout, connection, server
 from ..config import ACTIONS, STEPS, home
-from ..faults import ALL_KINDS, CRASH, LATE, LATE_AFTER_S, PERMANENT, TIMEOUT, TRANSIENT, FaultPlan
+from ..faults import ALL_KINDS, CRASH, LATE, LATE_AFTER_S, PERMANENT, TIMEOUT, TRANSIENT, FaultPlan, read_journal
 from ..supervisor import WorkerSupervisor
 from .checker import OrderFacts, check_order, read_facts
 from .report import ChaosEvent, ChaosProgress, ChaosResult, OrderRow
@@ -137,7 +138,8 @@ class _Run:
         self.third_done, self.late_until, self.server_restart = asyncio.Event(), 0.0, None
         self.bounce: asyncio.Future | None = None  # the server's stop and start, while it runs
         log = self.home / "chaos-workers.log"
-        self.supervisor = WorkerSupervisor(info, self.home, log_path=log)
+        self.late_journal = self.home / f"chaos-late-work-{self.run_id}.log"
+        self.supervisor = WorkerSupervisor(info, self.home, log_path=log, late_journal=self.late_journal)
         self.t0 = time.monotonic()
 
     def _elapsed(self) -> float:
@@ -254,6 +256,7 @@ class _Run:
         workers["total"] = self.supervisor.totals()
         result = ChaosResult(self.config, self.run_id, self.prefix, self.info.address, elapsed, orders, workers)
         result.server_restart, result.events, result.late_wait_s = self.server_restart, self.events, late_wait
+        result.late_work = read_journal(self.late_journal)
         return result
 
     def _row(self, i: int, workflow_status: str | None, facts: OrderFacts) -> OrderRow:

@@ -1,8 +1,9 @@
 """The one exception hierarchy of the services.
 
 Every error is a permanent answer: retrying the same request cannot change it, so
-the activity layer raises each as a non-retryable ``ApplicationError`` whose type
-is :attr:`ServiceError.type_name`.
+the activities raise each as a non-retryable ``ApplicationError`` whose type is
+:attr:`ServiceError.type_name` (:func:`saga_lab.activities.refusals_are_final`): no
+retry policy, the default one included, tries a declined card twice.
 """
 
 from __future__ import annotations
@@ -93,5 +94,6 @@ def _all_error_classes(root: type[ServiceError] = ServiceError) -> list[type[Ser
     return found
 
 
-#: Type names of every service error; all of them are permanent, so none is retried.
+#: Type names of every service error; all of them are permanent. The saga's retry policies list them
+#: too, so a step that reaches a service which does not say it (a mock, another client) stops as well.
 NON_RETRYABLE_ERROR_TYPES: tuple[str, ...] = tuple(cls.type_name for cls in _all_error_classes())

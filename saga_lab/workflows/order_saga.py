@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         Progress,
         RefundInput,
     )
-    from ..saga import CompensationFailed, Saga
+    from ..saga import ENDS_THE_RUN, CompensationFailed, Saga
     from .policies import COMPENSATION_RETRY, STEP_RETRY, STEP_TIMEOUT, is_business_failure
 
 #: An activity method and its one argument: a step, or the undo of a step.
@@ -55,7 +55,10 @@ SERVICE_OF = {
 
 
 class OrderCancelledByCustomer(Exception):
-    """Raised inside the workflow when the ``cancel_order`` update has arrived."""
+    """Raised inside the workflow when the ``cancel_order`` update has arrived.
+
+    One of the saga's own business exceptions: the Saga compensates for it (``compensate_on``).
+    """
 
 
 @workflow.defn
@@ -65,12 +68,18 @@ class OrderSagaWorkflow:
     @workflow.init
     def __init__(self, order: OrderInput) -> None:
         self.order = order
-        self.saga = Saga(parallel_compensation=order.parallel_compensation)
+        self.saga = Saga(parallel_compensation=order.parallel_compensation, compensate_on=(OrderCancelledByCustomer,))
         self.current: str | None = None
         self.done: list[str] = []
         self.cancel_reason: str | None = None
         self.shipping_started = False
         self.deadline_passed = False
+        #: What stopped the saga, in words: the first failure or stop it saw (a workflow cancel,
+        #: the deadline, the customer). How the saga ends is decided from this, never from
+        #: which exception happened to surface.
+        self.stopped_by: str | None = None
+        #: How the saga ended, once it has: its result, also for a run that ends CANCELED.
+        self.outcome: OrderResult | None = None
 
     # ------------------------------------------------------------------ the steps
 
@@ -126,17 +135,19 @@ class OrderSagaWorkflow:
                 task_queue=self._queue(activity),
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=STEP_RETRY,
-                # The step ends (done or not) before its undo may run: never both at once.
+                # On a cancel, wait until Temporal knows how the running attempt ended before
+                # going on. The activities do not heartbeat, so the attempt never hears the
+                # cancel and runs to its end; one that Temporal timed out may still be at work
+                # (slow, late), and the services' "compensation wins" rule keeps that right.
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
-        except GeneratorExit:  # the worker is evicting this run from its cache: not a failure
-            raise
-        except BaseException as err:
+        except (FailureError, asyncio.CancelledError) as err:
             unknown = not is_business_failure(err)
             outcome = "outcome unknown, will undo" if unknown else "nothing written"
             self._log("step %s failed (%s): %s", name, outcome, root_message(err))
             if unknown:
                 self._register(undo)
+            self._stopped(f"{name}: {root_message(err)}")  # unless a stop came first, while the step ran
             raise
         self._log("step %s done", name)
         self.done.append(name)
@@ -188,46 +199,58 @@ class OrderSagaWorkflow:
         try:
             await workflow.wait_condition(body.done, timeout=timedelta(seconds=order.deadline_seconds))
         except TimeoutError:
+            self._stopped(f"the business deadline passed during {self.current}: the order was undone")
             self.deadline_passed = True
-            body.cancel()  # the Saga compensates, then _run_saga reports COMPENSATED
+            body.cancel()
         except asyncio.CancelledError:
-            body.cancel()  # the whole workflow was cancelled: let the saga compensate first
-            await workflow.wait([body])
-            raise
-        return await body
+            body.cancel()  # the whole workflow was cancelled
+        while True:  # the saga compensates, then says how it ended: wait for that, whatever arrives meanwhile
+            try:
+                return await asyncio.shield(body)
+            except asyncio.CancelledError:
+                if body.done():
+                    return body.result()  # the saga ended CANCELED: this raises its cancellation
+                body.cancel()  # a workflow cancel after the deadline: the body is stopping already
 
     async def _run_saga(self) -> OrderResult:
+        """The steps inside the Saga; how they ended is read from what was recorded."""
         result = OrderResult(order_id=self.order.order_id, status=COMPLETED)
         try:
             async with self.saga:
                 await self._forward_steps(result)
-        except CompensationFailed as err:
+        except CompensationFailed as err:  # a failed undo wins over every other outcome: a person must act
+            self._stopped(f"{self.current}: {root_message(err)}")
             result.status, result.failed_step = FAILED, self.current
             result.error = f"needs a person: {err.message}"
             result.compensations = self.saga.compensated
-            result.failed_compensations = [r.name for r in err.records if r.status == "failed"]
-            self._publish(FAILED, self.current)
+            result.failed_compensations = self.saga.failed
+            self._end(result)
             raise ApplicationError(result.error, result, type="CompensationFailed", non_retryable=True) from err
-        except (asyncio.CancelledError, ActivityError, OrderCancelledByCustomer) as err:
-            cancelled = isinstance(err, asyncio.CancelledError) or (
-                isinstance(err, ActivityError) and isinstance(err.cause, CancelledError)
-            )
-            if cancelled and not self.deadline_passed:
-                self._publish(CANCELLED, self.current)
-                raise asyncio.CancelledError("the workflow was cancelled") from err  # ends CANCELED
-            result.status, result.failed_step = COMPENSATED, self.current
-            if cancelled:
-                result.error = f"the business deadline passed during {self.current}: the order was undone"
-            elif isinstance(err, ActivityError):
-                result.error = f"{self.current}: {root_message(err)}"
-            else:
-                result.error = str(err)
+        except (*ENDS_THE_RUN, OrderCancelledByCustomer) as err:  # every undo done; anything else is a bug
+            self._stopped(f"{self.current}: {root_message(err)}")
+            result.status, result.failed_step, result.error = COMPENSATED, self.current, self.stopped_by
             result.compensations = self.saga.compensated
             result.shipment_id = None
-        self._publish(result.status, result.failed_step)
+            if workflow.cancellation_reason() is not None:  # cancelled through Temporal: the run ends CANCELED
+                self._end(result, CANCELLED)
+                raise asyncio.CancelledError(result.error) from err
+        self._end(result)
+        return result
+
+    def _end(self, result: OrderResult, published: str | None = None) -> None:
+        """Record how the saga ended (the progress query reports it) and publish its status."""
+        self.outcome = result
+        self._publish(published or result.status, result.failed_step)
         self._log("saga %s: %s", result.status, result.error or "all steps done")
         self.current = None
-        return result
+
+    def _stopped(self, why: str) -> None:
+        """Record what stopped the saga, unless something already did (the first one stays)."""
+        if self.stopped_by is None and workflow.cancellation_reason() is not None:
+            # A workflow cancel has no handler: it counts from when it arrived, before ``why``.
+            self.stopped_by = f"the workflow was cancelled during {self.current}"
+        if self.stopped_by is None:
+            self.stopped_by = why
 
     def _stop_requested(self) -> bool:
         """A workflow cancel, a passed deadline or a customer's cancellation has arrived."""
@@ -235,9 +258,10 @@ class OrderSagaWorkflow:
 
     def _raise_if_stopped(self) -> None:
         if workflow.cancellation_reason() is not None or self.deadline_passed:
-            raise asyncio.CancelledError(f"stopped during {self.current}")
+            self._stopped(f"stopped during {self.current}")
+            raise asyncio.CancelledError(self.stopped_by)
         if self.cancel_reason is not None:
-            raise OrderCancelledByCustomer(f"cancelled by the customer: {self.cancel_reason}")
+            raise OrderCancelledByCustomer(self.stopped_by)
 
     # ------------------------------------------------------------------ helpers
 
@@ -275,19 +299,23 @@ class OrderSagaWorkflow:
             compensations_done=self.saga.compensated,
             compensating=self.saga.compensating,
             cancel_requested=self.cancel_reason,
+            outcome=self.outcome,
         )
 
     @workflow.update
     async def cancel_order(self, reason: str) -> str:
         """Ask the saga to stop and undo what it did; it does so at its next step or wait."""
         self.cancel_reason = reason or "no reason given"
+        self._stopped(f"cancelled by the customer: {self.cancel_reason}")
         return f"cancellation requested for {self.order.order_id}"
 
     @cancel_order.validator
     def _validate_cancel(self, reason: str) -> None:
         if self.shipping_started:
             raise ApplicationError("too late to cancel: the order is being shipped")
-        if self.saga.compensation_started:
-            raise ApplicationError("the order is already being undone")
         if self.cancel_reason is not None:
             raise ApplicationError(f"cancellation was already requested: {self.cancel_reason}")
+        if self.stopped_by is not None:
+            raise ApplicationError(f"the order is already being undone: {self.stopped_by}")
+        if self.saga.compensation_started or workflow.cancellation_reason() is not None:
+            raise ApplicationError("the order is already being undone")

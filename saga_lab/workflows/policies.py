@@ -1,8 +1,9 @@
 """How every order workflow calls a step: its timeout and retry policies, and the search attributes it keeps.
 
-The retry policy is where this lab says which errors are worth retrying: the services'
-business errors (``PaymentDeclined``, ``OrderCancelled``, ...) are listed as
-non-retryable, so one "no" ends the step at once and nothing else is retried away.
+A service's business error (``PaymentDeclined``, ``OrderCancelled``, ...) is final where it
+is raised: the activities raise it as a non-retryable ``ApplicationError``. The policies
+list the same types as non-retryable, so the step stops at once on any activity that says
+"no" with one of them, even one that does not mark it final (a mock, another team's worker).
 """
 
 from __future__ import annotations
