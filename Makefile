@@ -15,12 +15,13 @@ TEST_WORKERS ?= 3
 PYTEST = PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
   --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-.PHONY: lab test test-quick venv server-stop bench clean help diagrams site notebooks
+.PHONY: lab test test-quick preflight venv server-stop bench clean help diagrams site notebooks
 
 help:
 	@echo "make lab    - install (first time), start the Temporal server, open JupyterLab on notebooks/"
 	@echo "make test   - install (first time) and run unit, integration and notebook (nbval) tests"
 	@echo "make test-quick - the same without the tests marked slow (browser, two-pass rerun, late work)"
+	@echo "make preflight - say whether Java and Chromium (which make test needs from the system) are here"
 	@echo "make bench  - print throughput and start-up numbers"
 	@echo "make diagrams - render diagrams/*.puml to diagrams/svg/ (local PlantUML jar, needs Java)"
 	@echo "make site   - a static HTML self-study site of every notebook and diagram in site/"
@@ -44,7 +45,11 @@ venv: $(TEST_STAMP)
 lab: $(LAB_STAMP)
 	$(BIN)/saga-lab lab $(LAB_ARGS)
 
-test: $(TEST_STAMP)
+# Java (diagrams) and Chromium (browser tests) come from the system: say what is missing before spending minutes.
+preflight: $(TEST_STAMP)
+	@$(BIN)/python tests/preflight.py
+
+test: preflight
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST) $(PYTEST_ARGS)
 
@@ -52,7 +57,7 @@ test: $(TEST_STAMP)
 # (not the two-pass rerun, the browser runs, the wait for late work or two learners on one server).
 # Without the notebooks' reruns the machine has room for a fourth process.
 test-quick: TEST_WORKERS = 4
-test-quick: $(TEST_STAMP)
+test-quick: preflight
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 

@@ -1,9 +1,11 @@
-"""Helpers the tests share: the saga-lab command, process liveness, HTTP status, Chromium flags, the notebooks tool,
-and which notebooks to start first."""
+"""Helpers the tests share: the saga-lab command, process liveness, HTTP status, Chromium and its flags, the notebooks
+tool, and which notebooks to start first."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import os
 import shutil
 import sys
 import time
@@ -26,6 +28,30 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
+
+#: A Chromium on PATH, by the names Debian, Ubuntu and Google give it (macOS: set ``CHROMIUM``).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+@functools.cache
+def find_chromium() -> str | None:
+    """The Chromium every browser test drives, or None: ``$CHROMIUM``, else one of :data:`CHROMIUM_NAMES` on
+    PATH, else the one ``python -m playwright install chromium`` downloaded (for conda, which has none)."""
+    configured = os.environ.get("CHROMIUM")
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            bundled = playwright.chromium.executable_path
+    except Exception:  # Playwright missing or broken: no Chromium from it
+        return None
+    return bundled if os.access(bundled, os.X_OK) else None
+
 
 #: The notebooks that wait longest on Temporal's timers and kills (40-50 s a run each, measured; the others
 #: take 2-20 s). Tests that run notebooks side by side start these first, so that no lane begins one of
