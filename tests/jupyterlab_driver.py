@@ -215,7 +215,7 @@ class NotebookTab:
         await self.context.route(_off_this_machine, self._refuse)
         self.page = await self.context.new_page()
         self.page.set_default_timeout(CLICK_S * 1000)
-        workspace = f"{self.notebook.path.stem}-{secrets.token_hex(3)}"
+        workspace = f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.notebook.path.stem)}-{secrets.token_hex(3)}"  # a URL part
         url = f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.notebook.name}?token={self.lab.token}"
         await self.page.goto(url, timeout=OPEN_S * 1000)
         try:
@@ -394,7 +394,7 @@ def execution_windows(path: Path) -> dict[int, tuple[float, float]]:
             timing.get("iopub.status.busy"),
             timing.get("iopub.status.idle") or timing.get("shell.execute_reply"),
         )
-        if began and ended:
+        if began and ended and "iopub.execute_input" in timing:  # a cell aborted after an error has no input
             windows[index] = (_epoch(began), _epoch(ended))
     return windows
 
