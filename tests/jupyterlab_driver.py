@@ -83,7 +83,8 @@ POLL_S = 0.5
 ERROR_MIME = "application/vnd.jupyter.stderr"  # JupyterLab renders errors and stderr alike
 STDOUT_MIME = "application/vnd.jupyter.stdout"
 RAISES = "raises-exception"
-VERDICT = re.compile(r"^(PASS|NOT YET)\b.*$", re.MULTILINE)
+#: What a check cell prints: ``PASS: ...`` or ``NOT YET: ...`` (a table's ``PASS`` column is not a verdict).
+VERDICT = re.compile(r"^(PASS|NOT YET):.*$", re.MULTILINE)
 #: IPython's default traceback rendering of an error output: a rule, then "Name   Traceback (...)".
 _IPYTHON_ERROR = re.compile(r"\A\s*-{20,}\n\S+\s+Traceback \(most recent call last\)")
 _PROMPT = re.compile(r"^\[(\*|\d*| )\]:?$")
@@ -326,7 +327,7 @@ class NotebookTab:
         await self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
         await self.page.keyboard.press("Control+s")
         deadline = time.monotonic() + CLICK_S
-        while not path.exists() or path.stat().st_mtime_ns == before:
+        while not _written(path, before):  # the server truncates the file, then writes it
             if time.monotonic() > deadline:
                 raise DriverError(f"{self.notebook.name}: Ctrl+S did not save the notebook within {CLICK_S} s")
             await self.page.wait_for_timeout(100)
@@ -383,6 +384,17 @@ def verdicts(cells: list[Cell], sanitize) -> dict[int, list[str]]:
         if lines := [sanitize(m.group(0).strip()) for m in VERDICT.finditer(text)]:
             found[cell.index] = lines
     return found
+
+
+def _written(path: Path, before: int) -> bool:
+    """Whether ``path`` was written since ``before`` (its mtime) and holds a whole notebook."""
+    try:
+        if path.stat().st_mtime_ns == before:
+            return False
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def execution_windows(path: Path) -> dict[int, tuple[float, float]]:

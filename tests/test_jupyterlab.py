@@ -27,8 +27,8 @@ code does not). At the end, every workflow on the server must name its notebook 
 exercise check (``exNN-``).
 
 Notebooks run two at a time (``LANES``), each pass in its own tab and kernel with its workers, on
-the one server. Notebooks 08 and 11 stop and restart Temporal servers of their own: they run first,
-beside 05 and 09 (``PINNED``), whose calls must not notice. On failure a screenshot of the tab,
+the one server. Notebooks 08 and 11 stop and restart Temporal servers of their own: 08 runs beside
+05 and 11 beside 09 (``RESTARTING``, ``BESIDE``), whose calls must not notice. On failure a screenshot of the tab,
 scrolled to the cell, goes to ``test-artifacts/``, and the message names the notebooks that ran
 beside it. ``test-artifacts/jupyterlab-report.txt`` lists each pass's seconds and workflows and
 every stderr output a learner saw. The driver's own tests come first (a late traceback, an untagged
@@ -67,11 +67,10 @@ NOTEBOOKS = sorted(path.name for path in (REPO / "notebooks").glob("[0-9][0-9]_*
 NOTEBOOK_DEADLINE_S = 600
 #: Notebooks running at once (each its own tab and kernel with workers); the machine has 2 cores.
 LANES = 2
-#: The notebooks each lane starts with: those that restart servers of their own beside two that only use the lab's.
-PINNED = (
-    ("08_durability.ipynb", "11_chaos_at_scale.ipynb"),
-    ("05_compensation.ipynb", "09_visibility_and_debugging.ipynb"),
-)
+#: Notebooks that stop and restart Temporal servers of their own (one lane runs them first, one after the other) ...
+RESTARTING = ("08_durability.ipynb", "11_chaos_at_scale.ipynb")
+#: ... each beside a notebook that uses only the lab's server (the other lane starts it as the first has started).
+BESIDE = ("05_compensation.ipynb", "09_visibility_and_debugging.ipynb")
 #: The kernel of the solved pass: this interpreter, with the solutions in.
 SOLUTIONS_KERNEL = "solutions"
 SOLUTIONS_ENV = {"SAGA_LAB_SOLUTIONS": "1"}
@@ -481,33 +480,45 @@ async def two_passes(browser, lab: driver.JupyterLab, temporal, name: str, recor
 class Lanes:
     """The selected notebooks, ``LANES`` at a time, each pass in its own tab; each notebook's test awaits its own.
 
-    Each lane starts with its :data:`PINNED` notebooks, then takes the others, longest first.
+    The first lane runs :data:`RESTARTING` first; the second starts each of :data:`BESIDE` as soon as the
+    notebook of the same place in :data:`RESTARTING` has started, filling any wait with the shortest notebooks
+    left. Then both take the others, longest first.
     """
 
     def __init__(self, browser, lab: driver.JupyterLab, temporal, names: list[str]) -> None:
         self.browser, self.lab, self.temporal = browser, lab, temporal
-        count = max(1, min(LANES, len(names)))
-        pinned = [[name for name in lane if name in names] for lane in PINNED]
-        firsts = [pinned[i] if i < len(pinned) else [] for i in range(count)]
-        rest = [name for name in names if not any(name in lane for lane in firsts)]
-        self.queue = [name for lane in pinned[count:] for name in lane] + longest_first(
-            [name for name in rest if not any(name in lane for lane in pinned)]
-        )
+        self.queue = longest_first([name for name in names if name not in RESTARTING + BESIDE])
         loop = asyncio.get_running_loop()
         self.results: dict[str, asyncio.Future[list[Pass]]] = {name: loop.create_future() for name in names}
+        self.began = {name: asyncio.Event() for name in names}
         self.started = time.monotonic()
         self.record: list[Pass] = []
-        self.tasks = [asyncio.create_task(self._lane(first)) for first in firsts]
+        restarting = [name for name in RESTARTING if name in names]
+        pairs = [(first, second) for first, second in zip(RESTARTING, BESIDE) if second in names]
+        if len(names) == 1:
+            self.tasks = [asyncio.create_task(self._lane(restarting + [second for _, second in pairs], []))]
+        else:
+            lanes = [self._lane(restarting, [])] + [self._lane([], pairs if i == 1 else []) for i in range(1, LANES)]
+            self.tasks = [asyncio.create_task(lane) for lane in lanes]
 
-    async def _lane(self, first: list[str]) -> None:
-        mine = list(first)
-        while mine or self.queue:
-            name = mine.pop(0) if mine else self.queue.pop(0)
-            try:
-                result = await two_passes(self.browser, self.lab, self.temporal, name, self.record)
-                self.results[name].set_result(result)
-            except Exception as err:  # a bug in this test, not a notebook's failure
-                self.results[name].set_exception(err)
+    async def _run(self, name: str) -> None:
+        self.began[name].set()
+        try:
+            self.results[name].set_result(await two_passes(self.browser, self.lab, self.temporal, name, self.record))
+        except Exception as err:  # a bug in this test, not a notebook's failure
+            self.results[name].set_exception(err)
+
+    async def _lane(self, first: list[str], pairs: list[tuple[str, str]]) -> None:
+        for name in first:
+            await self._run(name)
+        for leader, name in pairs:
+            if leader in self.began:
+                while not self.began[leader].is_set() and self.queue:
+                    await self._run(self.queue.pop())  # the shortest left
+                await self.began[leader].wait()
+            await self._run(name)
+        while self.queue:
+            await self._run(self.queue.pop(0))
 
     def beside(self, run: Pass) -> list[str]:
         """The notebooks that were running at some point while ``run`` ran (some may still run)."""
@@ -633,11 +644,9 @@ async def test_each_notebook_as_stored_then_solved_on_one_kept_server(notebook, 
         failures += [f"screenshot: {p.screenshot.relative_to(REPO)}" for p in passes if p.screenshot]
     assert not failures, "\n".join(failures)
     assert [p.number for p in passes] == [1, 2]
-    if notebook in PINNED[0] and set(PINNED[1]) <= set(lanes.results):  # it restarts a server of its own ...
-        beside = set(lanes.beside(passes[0]) + lanes.beside(passes[1]))
-        assert beside & set(PINNED[1]), (
-            f"{notebook} ran beside {sorted(beside)}, none of {PINNED[1]}"
-        )  # ... beside these
+    if notebook in RESTARTING and set(BESIDE) <= set(lanes.results):  # it restarts a server of its own ...
+        beside, expected = set(lanes.beside(passes[0]) + lanes.beside(passes[1])), BESIDE[RESTARTING.index(notebook)]
+        assert expected in beside, f"{notebook} ran beside {sorted(beside)}, not {expected}"  # ... beside this one
 
 
 @pytest.mark.slow
