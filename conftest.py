@@ -37,7 +37,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if _xdist_controller(session.config):
         return
-    home = Path(tempfile.mkdtemp(prefix="saga-lab-test-"))
+    # SAGA_LAB_TEST_DIR: where to make it (tests/test_long_path.py: deep in a long path), else the temporary folder.
+    home = Path(tempfile.mkdtemp(prefix="saga-lab-test-", dir=os.environ.get("SAGA_LAB_TEST_DIR") or None))
     for name in ("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_UI_URL", "SAGA_LAB_LEARNER"):
         os.environ.pop(name, None)
     settings = server.ServerSettings(home=home, port=server.free_port(), ui_port=server.free_port())
@@ -54,10 +55,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         server.stop(settings)
 
 
-#: The test files that run every notebook twice (minutes each): first, then the notebooks under nbval
-#: (up to a minute each), then the rest, so that under ``pytest -n`` (one file per process, in this
-#: order: the Makefile passes ``--no-loadscope-reorder``) the short files fill the processes at the end.
-LONGEST_FILES = ("test_jupyterlab.py", "test_notebooks_rerun.py")
+#: The test files that run notebooks (minutes each: every notebook twice in the browser; three of them from a
+#: long path): first, then the notebooks under nbval (up to a minute each), then the rest, so that under
+#: ``pytest -n`` (one file per process, in this order: the Makefile passes ``--no-loadscope-reorder``) the
+#: short files fill the processes at the end.
+LONGEST_FILES = ("test_jupyterlab.py", "test_long_path.py")
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:

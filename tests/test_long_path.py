@@ -8,10 +8,12 @@ notebook 11 once reported its forkserver as a process left running (issue 19).
 
 Here the project's notebooks (and what they read beside them) are copied to a folder whose path is
 over 150 characters, with a venv there: its own ``pyvenv.cfg`` and interpreter, its packages linked
-from this one (nothing is installed). Its temporary folder is there too, so the test session's data
-folder and the Temporal server's database are under it. Then nbval runs notebooks 00 (the tools and
-the server's address), 08 (worker processes, a second server) and 11 (the chaos's forkserver and
-server, the processes left) there, as ``make test`` runs nbval.
+from this one (nothing is installed). The test session's data folder is made there too
+(``SAGA_LAB_TEST_DIR``), as a learner's ``.saga-lab/`` is inside the project, so the Temporal
+servers' databases are under it. (Not the temporary folder: a socket path there, such as the
+forkserver's, may not be longer than 107 bytes, and a learner's temporary folder is short.)
+Then nbval runs notebooks 00 (the tools and the server's address), 08 (worker processes, a second
+server) and 11 (the chaos's forkserver and server, the processes left) there, as ``make test`` does.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def venv_at(target: Path) -> Path:
 
 def test_the_notebooks_that_inspect_processes_paths_and_ports_run_clean_from_a_long_path(tmp_path_factory):
     root = deep_folder(tmp_path_factory.mktemp("long"))
-    project, temporary = root / "saga-lab", root / "tmp"
+    project = root / "saga-lab"
     for name in COPIED:
         source = REPO / name
         if source.is_dir():
@@ -70,16 +72,21 @@ def test_the_notebooks_that_inspect_processes_paths_and_ports_run_clean_from_a_l
         else:
             project.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, project / name)
-    temporary.mkdir()
     python = venv_at(project / ".venv")
-    assert len(str(python)) > LONG and len(str(temporary)) > LONG
+    data = project / ".saga-lab-tests"
+    data.mkdir()
+    assert len(str(python)) > LONG and len(str(data)) > LONG
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGA_LAB_", "TEMPORAL_", "PYTEST_"))}
-    env.update(TMPDIR=str(temporary), PATH=f"{python.parent}{os.pathsep}{env.get('PATH', '')}", PYTHONHASHSEED="0")
+    env.update(
+        SAGA_LAB_TEST_DIR=str(data), PATH=f"{python.parent}{os.pathsep}{env.get('PATH', '')}", PYTHONHASHSEED="0"
+    )
     command = [str(python), "-m", "pytest", "--nbval-lax", "--nbval-sanitize-with", "notebooks/sanitize.cfg"]
     command += ["--nbval-cell-timeout=300", "-n", "0", "-p", "no:cacheprovider", "-q"]
     command += [f"notebooks/{name}" for name in NOTEBOOKS]
     done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
-    tail = "\n".join((done.stdout + done.stderr).splitlines()[-60:])
-    assert done.returncode == 0, f"nbval at {project} ({len(str(project))} characters):\n{tail}"
-    assert " passed" in done.stdout and " failed" not in done.stdout, tail
+    lines = (done.stdout + done.stderr).splitlines()
+    first = next((i for i, line in enumerate(lines) if "Cell execution caused" in line or "mismatch" in line), 0)
+    said = "\n".join(lines[max(0, first - 3) : first + 50] + [line for line in lines if line.startswith("FAILED")])
+    assert done.returncode == 0, f"nbval at {project} ({len(str(project))} characters):\n{said}"
+    assert " passed" in done.stdout and " failed" not in done.stdout, said
