@@ -36,21 +36,23 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 @functools.cache
 def find_chromium() -> str | None:
     """The Chromium every browser test drives, or None: ``$CHROMIUM``, else one of :data:`CHROMIUM_NAMES` on
-    PATH, else the one ``python -m playwright install chromium`` downloaded (for conda, which has none)."""
+    PATH, else one ``python -m playwright install chromium`` downloaded (for conda, which has none)."""
     configured = os.environ.get("CHROMIUM")
     if configured:
         return configured if os.access(configured, os.X_OK) else None
     for name in CHROMIUM_NAMES:
         if found := shutil.which(name):
             return found
-    try:
-        from playwright.sync_api import sync_playwright
+    return next((str(path) for path in sorted(_playwright_chromiums(), reverse=True) if os.access(path, os.X_OK)), None)
 
-        with sync_playwright() as playwright:
-            bundled = playwright.chromium.executable_path
-    except Exception:  # Playwright missing or broken: no Chromium from it
-        return None
-    return bundled if os.access(bundled, os.X_OK) else None
+
+def _playwright_chromiums() -> list[Path]:
+    """The Chromium builds in Playwright's browser folder (``$PLAYWRIGHT_BROWSERS_PATH``, else its cache folder)."""
+    folders = [os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or ""]
+    if not folders[0]:
+        folders = [Path.home() / ".cache" / "ms-playwright", Path.home() / "Library" / "Caches" / "ms-playwright"]
+    patterns = ("chromium-*/chrome-linux*/chrome", "chromium-*/chrome-mac*/*.app/Contents/MacOS/*")
+    return [path for folder in folders if folder for pattern in patterns for path in Path(folder).glob(pattern)]
 
 
 #: The notebooks that wait longest on Temporal's timers and kills (40-50 s a run each, measured; the others
