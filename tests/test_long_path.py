@@ -13,7 +13,8 @@ from this one (nothing is installed). The test session's data folder is made the
 servers' databases are under it. (Not the temporary folder: a socket path there, such as the
 forkserver's, may not be longer than 107 bytes, and a learner's temporary folder is short.)
 Then nbval runs notebooks 00 (the tools and the server's address), 08 (worker processes, a second
-server) and 11 (the chaos's forkserver and server, the processes left) there, as ``make test`` does.
+server) and 11 (the chaos's forkserver and server, the processes left) there, as ``make test`` does:
+this is their nbval run (``conftest.LONG_PATH_NOTEBOOKS``; a run over ``notebooks/`` skips them).
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+from conftest import LONG_PATH_NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
 #: Deeper than this is what the notebooks must cope with.
 LONG = 150
-NOTEBOOKS = ("00_setup.ipynb", "08_durability.ipynb", "11_chaos_at_scale.ipynb")
+NOTEBOOKS = LONG_PATH_NOTEBOOKS
 #: What a notebook run reads beside the notebooks: the pytest settings and session harness, the sanitize file and
 #: the notebooks' own packages (in notebooks/), the diagrams they draw.
 COPIED = ("pyproject.toml", "conftest.py", "notebooks", "diagrams")
