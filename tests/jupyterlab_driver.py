@@ -19,12 +19,14 @@ waits a little longer for output that arrives after its cell finished. ``cells()
 the page shows: per cell its prompt and every output's MIME type and text; ``dialog()`` the text of
 a dialog left open (a kernel that died).
 
-``NotebookTab.save()`` saves the notebook as a person does (Ctrl+S), and ``execution_windows()``
-reads from the saved file when each cell ran: JupyterLab records each cell's start and end
-(kernel time) because its settings here say ``recordTiming``. ``JupyterLab.write_notebook()`` adds
-a notebook beside the copies (e.g. one with the solutions in), ``shutdown_kernels()`` shuts down
-the kernels of one notebook, and ``running_jupyterlab(..., kernels=...)`` adds kernels whose
-environment carries extra variables (a notebook picks one by its ``kernelspec`` metadata).
+``NotebookTab.open()`` closes the tab's notebook and opens another in the same page (*File → Close
+Tab*, *File → Open from Path…*). ``NotebookTab.save()`` saves the notebook as a person does
+(Ctrl+S), and ``execution_windows()`` reads from the saved file when each cell ran: JupyterLab
+records each cell's start and end (kernel time) because its settings here say ``recordTiming``.
+``JupyterLab.write_notebook()`` adds a notebook beside the copies (e.g. one with the solutions
+in), ``shutdown_kernels()`` shuts down the kernels of one notebook, and ``running_jupyterlab(...,
+kernels=...)`` adds kernels whose environment carries extra variables (a notebook picks one by its
+``kernelspec`` metadata).
 
 ``problems()`` turns what was read into one line per thing a learner should not see: an error
 in a cell not tagged ``raises-exception``, a ``Traceback`` on stderr anywhere, a cell the run
@@ -219,6 +221,28 @@ class NotebookTab:
         workspace = f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.notebook.path.stem)}-{secrets.token_hex(3)}"  # a URL part
         url = f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.notebook.name}?token={self.lab.token}"
         await self.page.goto(url, timeout=OPEN_S * 1000)
+        await self._shown()
+        return self
+
+    async def open(self, notebook: NotebookFile) -> None:
+        """Close this tab's notebook and open ``notebook`` in the same page, as a person does it from the menu bar:
+        *File → Close Tab*, then *File → Open from Path…* (its kernel is started as for any notebook)."""
+        page = self.page
+        await page.get_by_role("menuitem", name="File", exact=True).click()
+        await page.get_by_role("menuitem", name=re.compile(r"^Close Tab\b")).click()  # its name ends with its shortcut
+        with contextlib.suppress(Exception):  # unsaved output arrived after the save: no need to keep it
+            await page.locator(".jp-Dialog button", has_text="Discard").click(timeout=1000)
+        await page.locator(".jp-NotebookPanel").first.wait_for(state="detached", timeout=CLICK_S * 1000)
+        await page.get_by_role("menuitem", name="File", exact=True).click()
+        await page.get_by_role("menuitem", name="Open from Path…", exact=True).click()
+        dialog = page.locator(".jp-Dialog")
+        await dialog.locator("input").fill(notebook.name)
+        await dialog.locator("button.jp-mod-accept").click()
+        self.notebook = notebook
+        await self._shown()
+
+    async def _shown(self) -> None:
+        """Until the notebook's every cell is on the page and its kernel is idle."""
         try:
             await self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_S * 1000)
         except Exception as err:
@@ -232,7 +256,6 @@ class NotebookTab:
                     f"the file has {len(self.notebook.kinds)}"
                 )
             await self.page.wait_for_timeout(POLL_S * 1000)
-        return self
 
     async def __aexit__(self, *exc) -> None:
         if self.context is not None:

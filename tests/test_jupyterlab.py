@@ -3,8 +3,9 @@
 One JupyterLab for the module, started as ``make lab`` starts it but on a copy of ``notebooks/``
 with an embedded Temporal server and ``SAGA_LAB_HOME`` of its own (``tests/jupyterlab_driver.py``),
 kept for every pass of every notebook, as a learner's server is kept from one day to the next.
-Each notebook gets two passes, each in a browser tab of its own, run with the menu bar's
-*Kernel → Restart Kernel and Run All Cells…*, confirmed with *Restart*:
+Each notebook gets two passes in a browser page of its own, run with the menu bar's *Kernel →
+Restart Kernel and Run All Cells…*, confirmed with *Restart*; between them the page closes the
+first notebook and opens the second (*File → Close Tab*, *File → Open from Path…*):
 
 1. **as stored**: the notebook as it is in the repository (unsolved): its exercise check must say
    ``NOT YET``, as its stored output does;
@@ -26,7 +27,7 @@ old outcome. Exercise and check cells are not compared (the solution may start w
 code does not). At the end, every workflow on the server must name its notebook (``nbNN-``) or
 exercise check (``exNN-``).
 
-Notebooks run two at a time (``LANES``), each pass in its own tab and kernel with its workers, on
+Notebooks run two at a time (``LANES``), each pass with its own kernel and workers, on
 the one server. Notebooks 08 and 11 stop and restart Temporal servers of their own: 08 runs beside
 05 and 11 beside 09 (``RESTARTING``, ``BESIDE``), whose calls must not notice. On failure a screenshot of the tab,
 scrolled to the cell, goes to ``test-artifacts/``, and the message names the notebooks that ran
@@ -65,7 +66,7 @@ REPORT = ARTIFACTS / "jupyterlab-report.txt"
 NOTEBOOKS = sorted(path.name for path in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 #: Real seconds one Restart-and-Run-All of one notebook may take (the slowest took 50-95 s, two at a time).
 NOTEBOOK_DEADLINE_S = 600
-#: Notebooks running at once (each its own tab and kernel with workers); the machine has 2 cores.
+#: Notebooks running at once (each its own page, and kernel with workers); the machine has 2 cores.
 LANES = 2
 #: Notebooks that stop and restart Temporal servers of their own (one lane runs them first, one after the other) ...
 RESTARTING = ("08_durability.ipynb", "11_chaos_at_scale.ipynb")
@@ -392,15 +393,19 @@ async def _screenshot(tab: driver.NotebookTab, name: str, cell_index: int | None
     return None
 
 
-async def _one_pass(browser, lab: driver.JupyterLab, notebook: driver.NotebookFile, result: Pass) -> None:
-    """Open ``notebook`` in a tab of its own, Restart Kernel and Run All, and record in ``result`` what it showed."""
+async def _one_pass(tab: driver.NotebookTab, notebook: driver.NotebookFile, result: Pass) -> None:
+    """Open ``notebook`` in ``tab`` (the page's first, or in place of the one before), Restart Kernel and Run All,
+    and record in ``result`` what it showed."""
+    lab = tab.lab
     sanitize = driver.sanitizer(lab.root / "sanitize.cfg")
     shot = f"jupyterlab-{Path(result.notebook).stem}-pass{result.number}.png"
     source = json.loads(notebook.path.read_text(encoding="utf-8"))["cells"]
     result.sources = {i: _text(c.get("source", "")) for i, c in enumerate(source) if c.get("cell_type") == "code"}
-    tab = driver.NotebookTab(browser, lab, notebook)
     try:
-        await tab.__aenter__()
+        if tab.page is None:
+            await tab.__aenter__()
+        else:
+            await tab.open(notebook)
         result.started, result.began_at = time.monotonic(), time.time()
         await tab.restart_and_run_all()
         try:
@@ -427,9 +432,7 @@ async def _one_pass(browser, lab: driver.JupyterLab, notebook: driver.NotebookFi
         if tab.page is not None:
             result.screenshot = await _screenshot(tab, shot, None)
     finally:
-        with contextlib.suppress(Exception):
-            await tab.__aexit__(None, None, None)
-        result.blocked = tab.blocked
+        result.blocked, tab.blocked = tab.blocked, []
         with contextlib.suppress(Exception):
             await asyncio.to_thread(lab.shutdown_kernels, notebook.name)
 
@@ -455,15 +458,21 @@ async def two_passes(browser, lab: driver.JupyterLab, temporal, name: str, recor
     stored = lab.notebook(name)
     solved_nb, swap_problems = solved(json.loads(stored.path.read_text(encoding="utf-8")))
     passes: list[Pass] = []
-    for number, notebook in enumerate((stored, None), start=1):
-        if notebook is None:
-            if swap_problems or passes[0].seconds is None:
-                break  # nothing to swap in, or pass 1 never ended
-            notebook = await asyncio.to_thread(lab.write_notebook, name.replace(".ipynb", ".solved.ipynb"), solved_nb)
-        result = Pass(name, number)
-        passes.append(result)
-        record.append(result)
-        await _one_pass(browser, lab, notebook, result)
+    tab = driver.NotebookTab(browser, lab, stored)  # one page, as a person keeps one JupyterLab open
+    try:
+        for number, notebook in enumerate((stored, None), start=1):
+            if notebook is None:
+                if swap_problems or passes[0].seconds is None:
+                    break  # nothing to swap in, or pass 1 never ended
+                solved_name = name.replace(".ipynb", ".solved.ipynb")
+                notebook = await asyncio.to_thread(lab.write_notebook, solved_name, solved_nb)
+            result = Pass(name, number)
+            passes.append(result)
+            record.append(result)
+            await _one_pass(tab, notebook, result)
+    finally:
+        with contextlib.suppress(Exception):
+            await tab.__aexit__(None, None, None)
     first, second = passes[0], passes[1] if len(passes) > 1 else None
     first.problems += [f"{name}: {problem}" for problem in swap_problems]
     first.problems += judge_verdicts(stored.stored_verdicts, first, second)
@@ -478,7 +487,7 @@ async def two_passes(browser, lab: driver.JupyterLab, temporal, name: str, recor
 
 
 class Lanes:
-    """The selected notebooks, ``LANES`` at a time, each pass in its own tab; each notebook's test awaits its own.
+    """The selected notebooks, ``LANES`` at a time, each in a page of its own; each notebook's test awaits its own.
 
     The first lane runs :data:`RESTARTING` first; the second starts each of :data:`BESIDE` as soon as the
     notebook of the same place in :data:`RESTARTING` has started, filling any wait with the shortest notebooks
