@@ -20,7 +20,7 @@ TEST_WORKERS ?= 3
 PYTEST = PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
   --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-.PHONY: lab test test-quick venv install server-start server-stop doctor wheelhouse bench clean help diagrams site notebooks
+.PHONY: lab test test-quick preflight venv install server-start server-stop doctor wheelhouse bench clean help diagrams site notebooks
 
 help:
 	@echo "make lab    - install (first time), start the Temporal server, open JupyterLab on notebooks/"
@@ -29,6 +29,7 @@ help:
 	@echo "make install - what make lab installs, without starting anything (from wheelhouse/ when there is one)"
 	@echo "make doctor - is this laptop ready for the workshop? one line per need"
 	@echo "make wheelhouse - every pinned wheel for every platform in wheelhouse/, for a room without Wi-Fi"
+	@echo "make preflight - say whether Java and Chromium (which make test needs from the system) are here"
 	@echo "make bench  - print throughput and start-up numbers"
 	@echo "make diagrams - render diagrams/*.puml to diagrams/svg/ (local PlantUML jar, needs Java)"
 	@echo "make site   - a static HTML self-study site of every notebook and diagram in site/"
@@ -70,7 +71,11 @@ PYTHONS ?=
 wheelhouse: $(LAB_STAMP)
 	$(BIN)/python tools/wheelhouse.py $(if $(PLATFORMS),--platform $(PLATFORMS)) $(if $(PYTHONS),--python $(PYTHONS))
 
-test: $(TEST_STAMP)
+# Java (diagrams) and Chromium (browser tests) come from the system: say what is missing before spending minutes.
+preflight: $(TEST_STAMP)
+	@$(BIN)/python tests/preflight.py
+
+test: preflight
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST) $(PYTEST_ARGS)
 
@@ -78,7 +83,7 @@ test: $(TEST_STAMP)
 # (not the two-pass rerun, the browser runs, the wait for late work or two learners on one server).
 # Without the notebooks' reruns the machine has room for a fourth process.
 test-quick: TEST_WORKERS = 4
-test-quick: $(TEST_STAMP)
+test-quick: preflight
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 

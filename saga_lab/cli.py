@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 from dataclasses import asdict
 
@@ -233,18 +234,39 @@ async def _show(args) -> int:
 
 
 async def _worker(args) -> int:
-    from .worker import run_workers
+    from .worker import BackgroundWorkers
 
     services = config.SERVICES if args.service == "all" else (args.service,)
     info = connection.current_server()
     client = await connection.connect(info)
+    interrupted = _on_interrupt(asyncio.get_running_loop())
     queues = ", ".join(connection.task_queue(client, name) for name in services)
     print(f"workers polling {queues} on {info.address} (Ctrl-C stops them)", flush=True)
-    try:
-        await run_workers(client, services)
-    except asyncio.CancelledError:
-        pass
+    async with BackgroundWorkers(client, services) as workers:
+        running = asyncio.ensure_future(workers.wait())
+        await asyncio.wait({running, asyncio.ensure_future(interrupted.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()  # the workers stopped by themselves: say why
     return EXIT_OK
+
+
+def _on_interrupt(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+    """An event set by the first Ctrl-C (SIGINT); a second one leaves at once.
+
+    The kernel may hand a process's SIGINT to any of its threads, and the SDK runs threads of its
+    own: ``asyncio.run``'s handler then runs only once the main thread wakes for another reason,
+    which for an idle worker is a minute later. A handler added to the loop is written to the
+    loop's wake-up pipe by whichever thread took the signal, so it runs at once.
+    """
+    interrupted = asyncio.Event()
+
+    def handler() -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+
+    loop.add_signal_handler(signal.SIGINT, handler)
+    return interrupted
 
 
 async def _chaos(args) -> int:

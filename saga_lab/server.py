@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -183,11 +184,29 @@ def port_in_use(port: int, host: str = HOST) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+#: Where :func:`free_port` looks: below the ephemeral ports of Linux (32768-60999) and macOS (49152-65535).
+FREE_PORTS = range(20000, 32768)
+
+
 def free_port(host: str = HOST) -> int:
-    """A port the OS says is free now (for tests that start their own server)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A port that is free now and stays free while its server restarts (a notebook's or a test's own server).
+
+    Not one the OS picks (``bind(0)``): that comes from the ephemeral range, which the OS also hands
+    out as the local end of every outgoing connection, so during a restart another process's
+    connection can take the port and the server cannot bind it again. A random port below that
+    range, checked by binding it, is never handed out that way.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(FREE_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        if not port_in_use(port, host):
+            return port
+    raise ServerError(f"no free port on {host} from {FREE_PORTS.start} to {FREE_PORTS.stop - 1}: stop some servers")
 
 
 async def _answers(address: str, namespace: str, options: dict[str, Any]) -> None:

@@ -1,9 +1,10 @@
-"""Helpers the tests share: the saga-lab command, process liveness, HTTP status, Chromium flags, the notebooks tool,
-which notebooks to start first, and a dev server of a test's own."""
+"""Helpers the tests share: the saga-lab command, process liveness, HTTP status, Chromium and its flags, the notebooks
+tool, which notebooks to start first, and a dev server of a test's own."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import shutil
@@ -31,6 +32,32 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
+
+#: A Chromium on PATH, by the names Debian, Ubuntu and Google give it (macOS: set ``CHROMIUM``).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+@functools.cache
+def find_chromium() -> str | None:
+    """The Chromium every browser test drives, or None: ``$CHROMIUM``, else one of :data:`CHROMIUM_NAMES` on
+    PATH, else one ``python -m playwright install chromium`` downloaded (for conda, which has none)."""
+    configured = os.environ.get("CHROMIUM")
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return found
+    return next((str(path) for path in sorted(_playwright_chromiums(), reverse=True) if os.access(path, os.X_OK)), None)
+
+
+def _playwright_chromiums() -> list[Path]:
+    """The Chromium builds in Playwright's browser folder (``$PLAYWRIGHT_BROWSERS_PATH``, else its cache folder)."""
+    folders = [os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or ""]
+    if not folders[0]:
+        folders = [Path.home() / ".cache" / "ms-playwright", Path.home() / "Library" / "Caches" / "ms-playwright"]
+    patterns = ("chromium-*/chrome-linux*/chrome", "chromium-*/chrome-mac*/*.app/Contents/MacOS/*")
+    return [path for folder in folders if folder for pattern in patterns for path in Path(folder).glob(pattern)]
+
 
 #: The notebooks that wait longest on Temporal's timers and kills (40-50 s a run each, measured; the others
 #: take 2-20 s). Tests that run notebooks side by side start these first, so that no lane begins one of

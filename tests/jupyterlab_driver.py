@@ -19,6 +19,15 @@ waits a little longer for output that arrives after its cell finished. ``cells()
 the page shows: per cell its prompt and every output's MIME type and text; ``dialog()`` the text of
 a dialog left open (a kernel that died).
 
+``NotebookTab.open()`` closes the tab's notebook and opens another in the same page (*File → Close
+Tab*, *File → Open from Path…*). ``NotebookTab.save()`` saves the notebook as a person does
+(Ctrl+S), and ``execution_windows()`` reads from the saved file when each cell ran: JupyterLab
+records each cell's start and end (kernel time) because its settings here say ``recordTiming``.
+``JupyterLab.write_notebook()`` adds a notebook beside the copies (e.g. one with the solutions
+in), ``shutdown_kernels()`` shuts down the kernels of one notebook, and ``running_jupyterlab(...,
+kernels=...)`` adds kernels whose environment carries extra variables (a notebook picks one by its
+``kernelspec`` metadata).
+
 ``problems()`` turns what was read into one line per thing a learner should not see: an error
 in a cell not tagged ``raises-exception``, a ``Traceback`` on stderr anywhere, a cell the run
 never reached. JupyterLab renders error outputs and stderr with one MIME type; an error output is
@@ -44,6 +53,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,11 +62,12 @@ import psutil
 from saga_lab import server
 
 try:  # tests/ may or may not become a package
-    from .helpers import CHROMIUM_FLAGS, http_status
+    from .helpers import CHROMIUM_FLAGS, find_chromium, http_status
 except ImportError:
-    from helpers import CHROMIUM_FLAGS, http_status
+    from helpers import CHROMIUM_FLAGS, find_chromium, http_status
 
-CHROMIUM = "/usr/bin/chromium"
+#: The Chromium the tests drive (``$CHROMIUM``, else the first of chromium, chromium-browser, google-chrome on PATH).
+CHROMIUM = find_chromium()
 #: Playwright adds its own headless switch.
 CHROMIUM_ARGS = [flag for flag in CHROMIUM_FLAGS if flag != "--headless"]
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -74,7 +85,8 @@ POLL_S = 0.5
 ERROR_MIME = "application/vnd.jupyter.stderr"  # JupyterLab renders errors and stderr alike
 STDOUT_MIME = "application/vnd.jupyter.stdout"
 RAISES = "raises-exception"
-VERDICT = re.compile(r"^(PASS|NOT YET)\b.*$", re.MULTILINE)
+#: What a check cell prints: ``PASS: ...`` or ``NOT YET: ...`` (a table's ``PASS`` column is not a verdict).
+VERDICT = re.compile(r"^(PASS|NOT YET):.*$", re.MULTILINE)
 #: IPython's default traceback rendering of an error output: a rule, then "Name   Traceback (...)".
 _IPYTHON_ERROR = re.compile(r"\A\s*-{20,}\n\S+\s+Traceback \(most recent call last\)")
 _PROMPT = re.compile(r"^\[(\*|\d*| )\]:?$")
@@ -206,9 +218,31 @@ class NotebookTab:
         await self.context.route(_off_this_machine, self._refuse)
         self.page = await self.context.new_page()
         self.page.set_default_timeout(CLICK_S * 1000)
-        workspace = f"{self.notebook.path.stem}-{secrets.token_hex(3)}"
+        workspace = f"{re.sub(r'[^A-Za-z0-9_-]', '-', self.notebook.path.stem)}-{secrets.token_hex(3)}"  # a URL part
         url = f"{self.lab.url}/lab/workspaces/{workspace}/tree/{self.notebook.name}?token={self.lab.token}"
         await self.page.goto(url, timeout=OPEN_S * 1000)
+        await self._shown()
+        return self
+
+    async def open(self, notebook: NotebookFile) -> None:
+        """Close this tab's notebook and open ``notebook`` in the same page, as a person does it from the menu bar:
+        *File → Close Tab*, then *File → Open from Path…* (its kernel is started as for any notebook)."""
+        page = self.page
+        await page.get_by_role("menuitem", name="File", exact=True).click()
+        await page.get_by_role("menuitem", name=re.compile(r"^Close Tab\b")).click()  # its name ends with its shortcut
+        with contextlib.suppress(Exception):  # unsaved output arrived after the save: no need to keep it
+            await page.locator(".jp-Dialog button", has_text="Discard").click(timeout=1000)
+        await page.locator(".jp-NotebookPanel").first.wait_for(state="detached", timeout=CLICK_S * 1000)
+        await page.get_by_role("menuitem", name="File", exact=True).click()
+        await page.get_by_role("menuitem", name="Open from Path…", exact=True).click()
+        dialog = page.locator(".jp-Dialog")
+        await dialog.locator("input").fill(notebook.name)
+        await dialog.locator("button.jp-mod-accept").click()
+        self.notebook = notebook
+        await self._shown()
+
+    async def _shown(self) -> None:
+        """Until the notebook's every cell is on the page and its kernel is idle."""
         try:
             await self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=OPEN_S * 1000)
         except Exception as err:
@@ -222,7 +256,6 @@ class NotebookTab:
                     f"the file has {len(self.notebook.kinds)}"
                 )
             await self.page.wait_for_timeout(POLL_S * 1000)
-        return self
 
     async def __aexit__(self, *exc) -> None:
         if self.context is not None:
@@ -310,6 +343,19 @@ class NotebookTab:
                 )
             await self.page.wait_for_timeout(POLL_S * 1000)
 
+    async def save(self) -> Path:
+        """File → Save, as Ctrl+S does it; returns the file once JupyterLab has written it."""
+        path = self.notebook.path
+        before = path.stat().st_mtime_ns if path.exists() else 0
+        await self.page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+        await self.page.keyboard.press("Control+s")
+        deadline = time.monotonic() + CLICK_S
+        while not _written(path, before):  # the server truncates the file, then writes it
+            if time.monotonic() > deadline:
+                raise DriverError(f"{self.notebook.name}: Ctrl+S did not save the notebook within {CLICK_S} s")
+            await self.page.wait_for_timeout(100)
+        return path
+
     async def cells(self) -> list[Cell]:
         return [
             Cell(c["index"], c["code"], c["prompt"], [Output(o["mime"], o["text"]) for o in c["outputs"]])
@@ -361,6 +407,35 @@ def verdicts(cells: list[Cell], sanitize) -> dict[int, list[str]]:
         if lines := [sanitize(m.group(0).strip()) for m in VERDICT.finditer(text)]:
             found[cell.index] = lines
     return found
+
+
+def _written(path: Path, before: int) -> bool:
+    """Whether ``path`` was written since ``before`` (its mtime) and holds a whole notebook."""
+    try:
+        if path.stat().st_mtime_ns == before:
+            return False
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def execution_windows(path: Path) -> dict[int, tuple[float, float]]:
+    """Per code cell of a saved notebook, when it ran (epoch seconds), from the timing JupyterLab recorded."""
+    windows = {}
+    for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+        timing = cell.get("metadata", {}).get("execution", {})
+        began, ended = (
+            timing.get("iopub.status.busy"),
+            timing.get("iopub.status.idle") or timing.get("shell.execute_reply"),
+        )
+        if began and ended and "iopub.execute_input" in timing:  # a cell aborted after an error has no input
+            windows[index] = (_epoch(began), _epoch(ended))
+    return windows
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def verdict_words(lines: dict[int, list[str]]) -> dict[int, list[str]]:
@@ -419,6 +494,20 @@ class JupyterLab:
     def log_tail(self, chars: int = 3000) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
+    def write_notebook(self, name: str, notebook: dict) -> NotebookFile:
+        """Write ``notebook`` (nbformat JSON) as ``name`` beside the copies (the kernel's working directory)."""
+        path = self.root / name
+        path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+        self.files[name] = NotebookFile.read(path)
+        return self.files[name]
+
+    def shutdown_kernels(self, name: str) -> None:
+        """Shut down the kernels of the sessions open on notebook ``name`` (closing its tab leaves them running)."""
+        for session in _api(self, "GET", "/api/sessions") or []:
+            if session.get("path") == name and session.get("kernel"):
+                with contextlib.suppress(OSError):
+                    _api(self, "DELETE", f"/api/kernels/{session['kernel']['id']}")
+
 
 def _api(lab: JupyterLab, method: str, path: str) -> object:
     request = urllib.request.Request(f"{lab.url}{path}", method=method, headers={"Authorization": f"token {lab.token}"})
@@ -434,15 +523,37 @@ def _not_copied(folder: str, names: list[str]) -> set[str]:
 
 
 def _lab_settings(folder: Path) -> None:
-    """User settings a learner could click: never fetch news, never check for updates."""
-    notification = folder / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True, exist_ok=True)
-    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8")
+    """User settings a learner could click: never fetch news, never check for updates; record each cell's timing."""
+    for setting, values in (
+        ("apputils-extension/notification", {"fetchNews": "false", "checkForUpdates": False}),
+        ("notebook-extension/tracker", {"recordTiming": True}),
+    ):
+        path = folder / "@jupyterlab" / f"{setting}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values), encoding="utf-8")
+
+
+def _kernelspecs(folder: Path, kernels: dict[str, dict[str, str]]) -> None:
+    """``kernels``: name -> extra environment; each a kernel of this interpreter (as ``python3``) with that env."""
+    for name, env in kernels.items():
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": f"Python 3 ({name})",
+            "language": "python",
+            "env": env,
+        }
+        (folder / "kernels" / name).mkdir(parents=True)
+        (folder / "kernels" / name / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
 
 
 @contextlib.contextmanager
-def running_jupyterlab(repo: Path, workdir: Path) -> Iterator[JupyterLab]:
-    """JupyterLab on a copy of ``notebooks/`` with its own embedded Temporal server (see the module doc)."""
+def running_jupyterlab(
+    repo: Path, workdir: Path, kernels: dict[str, dict[str, str]] | None = None
+) -> Iterator[JupyterLab]:
+    """JupyterLab on a copy of ``notebooks/`` with its own embedded Temporal server (see the module doc).
+
+    ``kernels``: extra kernels, name -> environment variables they add (``{"solutions": {"SAGA_LAB_SOLUTIONS": "1"}}``).
+    """
     root = workdir / "notebooks"
     shutil.copytree(repo / "notebooks", root, ignore=_not_copied)
     shutil.copytree(repo / "diagrams", workdir / "diagrams", ignore=_not_copied)
@@ -451,6 +562,7 @@ def running_jupyterlab(repo: Path, workdir: Path) -> Iterator[JupyterLab]:
     for sub in ("settings", "workspaces", "config", "data", "runtime", "ipython"):
         (jupyter / sub).mkdir(parents=True)
     _lab_settings(jupyter / "settings")
+    _kernelspecs(jupyter / "data", kernels or {})
 
     home = workdir / "saga-lab-home"
     settings = server.ServerSettings(home=home, port=server.free_port(), ui_port=server.free_port())

@@ -259,7 +259,7 @@ def own_server():
     settings = server.ServerSettings(home=home / "temporal", port=server.free_port(), ui_port=server.free_port())
     info = server.start(settings)
     try:
-        yield info, home
+        yield info, home, settings
     finally:
         server.stop(settings)
         shutil.rmtree(home, ignore_errors=True)
@@ -268,13 +268,16 @@ def own_server():
 async def test_200_sagas_with_faults_worker_kills_and_a_server_restart_end_consistent(own_server) -> None:
     """The acceptance run, scaled down: nothing inconsistent, nothing lost, money conserved.
 
-    It runs on a server of its own, because the runner stops and restarts it mid-run (every
-    other test shares the session's server).
+    It runs on a server of its own (``ChaosConfig.own_server``), because the runner stops and restarts it
+    mid-run (every other test shares the session's server).
     """
-    info, home = own_server
+    info, home, settings = own_server
     began = time.monotonic()
-    config = ChaosConfig(sagas=200, fault_rate=0.3, seed=11, kill_workers=True, restart_server=True, home=home)
-    result = await run_chaos(config, info=info)
+    # own_server: running already, so the runner uses it, and restarts only it.
+    config = ChaosConfig(
+        sagas=200, fault_rate=0.3, seed=11, kill_workers=True, restart_server=True, home=home, own_server=settings
+    )
+    result = await run_chaos(config)
     took = time.monotonic() - began
     report = result.report()
     assert result.inconsistent == [], report
@@ -290,6 +293,8 @@ async def test_200_sagas_with_faults_worker_kills_and_a_server_restart_end_consi
     assert "down_s" in result.server_restart, result.server_restart
     kinds = [event.kind for event in result.events]
     assert "server stopped" in kinds and "server started" in kinds
+    assert result.server_address == info.address, "the run used its own server, not the session's"
+    assert [e.detail for e in result.events if e.kind == "server stopped"] == ["the run's own server"]
     assert server.is_temporal(info.address), "the server must be running again after the run"
     rows = result.orders
     assert all(row.consistent for row in rows) and all(row.latency_s is not None for row in rows)

@@ -15,6 +15,7 @@ their cache (``test_place_prints_nothing_on_stderr``).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import select
@@ -418,6 +419,43 @@ def test_worker_stops_on_sigint(session_server):
     assert "payment" in output and session_server.address in output
     assert code in (0, 130), (code, stderr)
     assert "Traceback" not in stderr, stderr  # and it exited within _worker_until_sigint's bound
+
+
+def _tgkill(pid: int, tid: int, signum: int) -> None:
+    """Send ``signum`` to one thread ``tid`` of process ``pid`` (glibc's tgkill)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.tgkill(pid, tid, signum) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill({pid}, {tid}) failed")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="threads are listed in /proc on Linux only")
+def test_worker_stops_on_a_sigint_that_another_thread_takes(session_server):
+    """The kernel hands a process's SIGINT to any of its threads; the SDK's Rust threads take it under load.
+
+    Sent to one of those threads on purpose, it must stop the idle worker as promptly as one the main
+    thread takes (before the fix, asyncio.run's handler waited for the loop's next wake-up: a minute).
+    """
+    proc = subprocess.Popen(
+        [str(SAGA_LAB), "worker", "--service", "payment"],
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready and "payment" in proc.stdout.readline()
+        time.sleep(0.5)  # let it poll: the main thread sleeps in the event loop
+        others = [int(tid) for tid in os.listdir(f"/proc/{proc.pid}/task") if int(tid) != proc.pid]
+        assert others, "the worker runs the SDK's threads beside its main thread"
+        _tgkill(proc.pid, others[-1], signal.SIGINT)
+        _, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
 
 
 # ---------------------------------------------------------------- exit: the command's code, every time

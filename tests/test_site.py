@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +19,10 @@ from saga_lab import plantuml
 
 try:  # tests/ may or may not become a package
     from .helpers import CHROMIUM_FLAGS as BASE_FLAGS
+    from .helpers import find_chromium
 except ImportError:
     from helpers import CHROMIUM_FLAGS as BASE_FLAGS
+    from helpers import find_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -131,14 +132,10 @@ def test_the_command_line_builds_the_site(tmp_path):
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail(
-        "no Chromium binary on PATH (chromium, chromium-browser or google-chrome): "
-        "apt-get install chromium to run the browser checks (.ci/run installs it)"
-    )
+    found = find_chromium()
+    if found is None:
+        pytest.fail("no Chromium (see `python tests/preflight.py`): apt-get install chromium (.ci/run installs it)")
+    return found
 
 
 def _open(page: Path, screenshot: Path, profile: Path) -> str:

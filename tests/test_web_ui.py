@@ -17,7 +17,6 @@ it the test fails, saying how to install it.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import uuid
@@ -32,9 +31,9 @@ from saga_lab.worker import BackgroundWorkers
 from saga_lab.workflows import COMPLETED
 
 try:  # tests/ may or may not become a package
-    from .helpers import CHROMIUM_FLAGS
+    from .helpers import CHROMIUM_FLAGS, find_chromium
 except ImportError:
-    from helpers import CHROMIUM_FLAGS
+    from helpers import CHROMIUM_FLAGS, find_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -46,10 +45,7 @@ DUMP_ATTEMPTS = 3
 
 
 def _chromium() -> str | None:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+    return find_chromium()
 
 
 def _browser(chromium: str, profile: Path, *action: str) -> str:

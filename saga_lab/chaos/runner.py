@@ -10,8 +10,11 @@
 * Late work lands up to :data:`~saga_lab.faults.LATE_AFTER_S` after its saga ended: the databases
   are read after that, the workers still running. Late work held by a worker that was killed never
   lands; the workers' journal counts it (``late_work`` in the result: held, landed, lost).
-* The server restart needs the embedded server (it is skipped, and said so, with ``TEMPORAL_ADDRESS``);
-  client calls ride out the outage (:func:`saga_lab.connection.connect` retries them).
+* The server restart needs an embedded server (it is skipped, and said so, with ``TEMPORAL_ADDRESS``);
+  client calls ride out the outage (:func:`saga_lab.connection.connect` retries them). ``own_server``
+  names an embedded server of the run's own (a notebook's sandbox): the run uses it, started if it
+  is not running, and restarts only it, so the lab's server and the runs of other notebooks on it
+  never see it go away.
 * A saga not ended by the deadline (120 s + 0.5 s per saga) is lost; its workflow is left as it is.
 """
 
@@ -64,6 +67,8 @@ class ChaosConfig:
     concurrency: int = DEFAULT_CONCURRENCY
     #: The start of every order id (a notebook's sagas start ``nb11-``).
     id_prefix: str = "chaos"
+    #: An embedded server of the run's own to run on and restart (started if it is not running); None: the lab's.
+    own_server: server.ServerSettings | None = None
 
     def validate(self) -> None:
         limits = {"sagas": (1, 100_000), "fault_rate": (0.0, 1.0), "seed": (0, 10**9 - 1), "max_times": (1, 10)}
@@ -110,13 +115,19 @@ async def run_chaos(
     *,
     info: server.ServerInfo | None = None,
 ) -> ChaosResult:
-    """Run ``config`` on ``info`` (default: :func:`~saga_lab.connection.ensure_server`) and check every order.
+    """Run ``config`` on ``info`` (default: ``config.own_server``, else :func:`~saga_lab.connection.ensure_server`)
+    and check every order.
 
     Raises :class:`ChaosConfigError` before anything starts, :class:`~saga_lab.server.ServerError` when no
     server can be reached.
     """
     config.validate()
-    return await _Run(config, info or await asyncio.to_thread(connection.ensure_server), progress).run()
+    return await _Run(config, info or await asyncio.to_thread(_server_for, config), progress).run()
+
+
+def _server_for(config: ChaosConfig) -> server.ServerInfo:
+    """The run's own embedded server (started if it is not running), else the lab's."""
+    return server.start(config.own_server) if config.own_server is not None else connection.ensure_server()
 
 
 def _expected_retries(record: logging.LogRecord) -> bool:
@@ -232,7 +243,8 @@ class _Run:
 
         await self.third_done.wait()
         at = self._elapsed()
-        self._notify(ChaosEvent(at, "server stopped", settings.address))
+        which = "the run's own server" if self.config.own_server is not None else settings.address
+        self._notify(ChaosEvent(at, "server stopped", which))
         self.bounce = asyncio.ensure_future(asyncio.to_thread(stop_and_start))  # a thread is never half cancelled
         try:
             await asyncio.shield(self.bounce)
