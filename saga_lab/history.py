@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
+from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHistory
 
 from .config import COMPENSATIONS, UNDO
@@ -69,6 +69,9 @@ class Event:
     value: Any = field(default=None, compare=False, repr=False)
     #: The stack trace a failure carries (a workflow task's failure: where the code raised).
     stack: str = field(default="", compare=False, repr=False)
+    #: Why a workflow task failed, as the server says it (``WORKER_UNHANDLED_FAILURE``: the code
+    #: raised; ``UNHANDLED_COMMAND``: a new event came in while the task ran, and it is retried).
+    cause: str = ""
 
     @property
     def detail(self) -> str:
@@ -194,7 +197,12 @@ _DECODE: dict[str, Callable[[Any], dict]] = {
         "value": _json(a.accepted_request.input.args),
     },
     "WorkflowExecutionUpdateCompleted": lambda a: {"key": a.meta.update_id, "failure": _failure(a.outcome)},
-    "WorkflowTaskFailed": lambda a: _failed(a, reason=a.failure.message, stack=a.failure.stack_trace),
+    "WorkflowTaskFailed": lambda a: _failed(
+        a,
+        reason=a.failure.message,
+        stack=a.failure.stack_trace,
+        cause=WorkflowTaskFailedCause.Name(a.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_"),
+    ),
     "ActivityTaskScheduled": lambda a: {
         "name": a.activity_type.name,
         "task_queue": a.task_queue.name,
@@ -326,7 +334,8 @@ class RunFacts:
     #: Every timer the workflow started, in seconds, in order; those not yet fired or cancelled.
     timers: list[float] = field(default_factory=list)
     pending_timers: list[float] = field(default_factory=list)
-    #: Every workflow-task failure: the workflow's own code raised (a bug) or broke determinism.
+    #: Every workflow-task failure of the workflow's own code: it raised (a bug) or broke determinism.
+    #: The server's own (:data:`RETRIED_BY_THE_SERVER`) are left out: the task is retried and goes on.
     task_failures: list[Event] = field(default_factory=list)
     #: For a run still open: what it waits for, in words (filled in by whoever waited for it).
     waiting_for: str = ""
@@ -357,6 +366,22 @@ class RunFacts:
         return [(refused[_STEP_OF_UNDO[undo.name]], undo) for undo in self.undos if _STEP_OF_UNDO[undo.name] in refused]
 
 
+#: Workflow-task failures that say nothing about the code: the server refused the task's commands
+#: because something happened meanwhile (a cancel, a signal or an update arrived as the run completed,
+#: a sticky worker went away), and the task is run again with the news.
+RETRIED_BY_THE_SERVER = frozenset(
+    {
+        "UNHANDLED_COMMAND",
+        "UNHANDLED_UPDATE",
+        "RESET_STICKY_TASK_QUEUE",
+        "FORCE_CLOSE_COMMAND",
+        "FAILOVER_CLOSE_COMMAND",
+        "RESET_WORKFLOW",
+        "WORKFLOW_PAUSE_REQUESTED_BEFORE_TASK_STARTED",
+    }
+)
+
+
 def run_facts(records: list[Event]) -> RunFacts:
     """:class:`RunFacts` from a run's records (:func:`events`)."""
     first, last = records[0], records[-1]
@@ -374,7 +399,7 @@ def run_facts(records: list[Event]) -> RunFacts:
         activities=activity_runs(records),
         timers=list(timers.values()),
         pending_timers=[seconds for key, seconds in timers.items() if key not in ended],
-        task_failures=[e for e in records if e.kind == "WorkflowTaskFailed"],
+        task_failures=[e for e in records if e.kind == "WorkflowTaskFailed" and e.cause not in RETRIED_BY_THE_SERVER],
     )
 
 

@@ -57,3 +57,29 @@ def test_an_undo_for_a_refused_step_is_found():
     charge = run.of("charge")[0]
     charge.outcome, charge.failure_type = "failed", "PaymentDeclined"  # as if the card had been declined
     assert [(step.name, undo.name) for step, undo in run.undos_of_refused()] == [("charge", "refund")]
+
+
+def _task_failed(event_id: int, cause: str, message: str):
+    from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+    from temporalio.api.history.v1 import HistoryEvent
+
+    event = HistoryEvent(event_id=event_id, event_type=EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    attrs = event.workflow_task_failed_event_attributes
+    attrs.cause = WorkflowTaskFailedCause.Value(f"WORKFLOW_TASK_FAILED_CAUSE_{cause}")
+    attrs.failure.message = message
+    return event
+
+
+def test_only_a_task_failure_of_the_code_counts_not_one_the_server_retries():
+    """A cancel that arrives as the run completes makes the server refuse the task (UnhandledCommand): the
+    task is run again with the news, nothing is wrong with the code. A check must not call that a bug."""
+    raw = json.loads((HISTORIES / "golden-happy.json").read_text())
+    run = WorkflowHistory.from_json("golden-happy", raw)
+    last = run.events[-1].event_id
+    server = _task_failed(last + 1, "UNHANDLED_COMMAND", "UnhandledCommand")
+    assert history.facts(WorkflowHistory(run.workflow_id, [*run.events, server])).task_failures == []
+    code = _task_failed(last + 2, "WORKFLOW_WORKER_UNHANDLED_FAILURE", "name 'refnud' is not defined")
+    found = history.facts(WorkflowHistory(run.workflow_id, [*run.events, server, code])).task_failures
+    assert [(e.cause, e.reason) for e in found] == [
+        ("WORKFLOW_WORKER_UNHANDLED_FAILURE", "name 'refnud' is not defined")
+    ]
