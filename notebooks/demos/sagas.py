@@ -88,7 +88,7 @@ async def _end(handle: WorkflowHandle) -> tuple[str, str | None]:
     deadline = asyncio.get_running_loop().time() + LIMIT_S
     result = asyncio.ensure_future(handle.result())
     while not (await asyncio.wait({result}, timeout=0.5))[0]:
-        broken = [e for e in history.events(await handle.fetch_history()) if e.kind == "WorkflowTaskFailed"]
+        broken = history.facts(await handle.fetch_history()).task_failures
         stop = broken or asyncio.get_running_loop().time() > deadline
         if stop and await terminate_if_running(handle, "stopped by the exercise's runner"):  # else: it just ended
             result.cancel()
@@ -194,7 +194,7 @@ class PlantedBug:
         """The message of the run's first failed workflow task, once there is one."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         while asyncio.get_running_loop().time() < deadline:
-            failed = [e for e in history.events(await handle.fetch_history()) if e.kind == "WorkflowTaskFailed"]
+            failed = history.facts(await handle.fetch_history()).task_failures
             if failed:
                 return failed[0].failure or failed[0].reason
             await asyncio.sleep(0.2)
