@@ -15,8 +15,9 @@ PIP_SOURCE = $(if $(wildcard $(WHEELHOUSE)/*.whl),--no-index --find-links $(WHEE
 PIP_INSTALL = $(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_SOURCE) -c constraints.txt
 PYTEST_ARGS ?=
 # Test processes at once (pytest-xdist, one test file per process): the machine has 2 cores, but
-# most tests wait on Temporal's timers and retries. TEST_WORKERS=0 runs everything in one process.
-TEST_WORKERS ?= 3
+# most tests wait on Temporal's timers and retries (three processes kept them busy 107% of the time,
+# five 139%). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 5
 PYTEST = PYTHONHASHSEED=0 $(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with notebooks/sanitize.cfg \
   --nbval-cell-timeout=120 -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 

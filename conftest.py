@@ -59,7 +59,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 #: long path): first, then the notebooks under nbval (up to a minute each), then the rest, so that under
 #: ``pytest -n`` (one file per process, in this order: the Makefile passes ``--no-loadscope-reorder``) the
 #: short files fill the processes at the end.
-LONGEST_FILES = ("test_jupyterlab.py", "test_long_path.py")
+LONGEST_FILES = ("test_jupyterlab.py", "test_jupyterlab_second_half.py", "test_long_path.py")
 
 
 #: Notebooks that nbval runs from a copy of the project at a long path instead (``tests/test_long_path.py``), where

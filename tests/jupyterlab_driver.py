@@ -546,6 +546,24 @@ def _kernelspecs(folder: Path, kernels: dict[str, dict[str, str]]) -> None:
         (folder / "kernels" / name / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
 
 
+@contextlib.asynccontextmanager
+async def launched_chromium():
+    """Headless Chromium under Playwright, as every browser test starts it (``async with launched_chromium() as b``).
+
+    Without Chromium it fails with the preflight's line on how to install it.
+    """
+    from playwright.async_api import async_playwright
+
+    if CHROMIUM is None:
+        raise DriverError("no Chromium: `python tests/preflight.py` says how to install it (.ci/run installs it in CI)")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
 @contextlib.contextmanager
 def running_jupyterlab(
     repo: Path, workdir: Path, kernels: dict[str, dict[str, str]] | None = None

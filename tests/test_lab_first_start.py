@@ -85,28 +85,22 @@ def off_this_machine(url: str) -> bool:
 
 async def what_the_page_shows(url: str, token: str) -> dict:
     """Open JupyterLab at ``/`` as a person does with the printed link; read the page once it settled."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=driver.CHROMIUM, args=driver.CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(viewport=driver.VIEWPORT)
-            await context.route(off_this_machine, lambda route: route.abort("blockedbyclient"))
-            page = await context.new_page()
-            await page.goto(f"{url}/?token={token}", timeout=driver.OPEN_S * 1000)
-            await page.wait_for_selector(".jp-LabShell", timeout=driver.OPEN_S * 1000)
-            await page.wait_for_timeout(WATCH_S * 1000)
-            return {
-                "url": page.url,
-                "toasts": await page.locator(".Toastify__toast").all_inner_texts(),
-                "tabs": await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel").all_inner_texts(),
-                "files": await page.locator(".jp-DirListing-itemName").all_inner_texts(),
-                "ui_links": await page.eval_on_selector_all(
-                    ".jp-OutputArea-output a[href^='http://127.0.0.1:8233']", "links => links.map(a => a.href)"
-                ),
-            }
-        finally:
-            await browser.close()
+    async with driver.launched_chromium() as browser:
+        context = await browser.new_context(viewport=driver.VIEWPORT)
+        await context.route(off_this_machine, lambda route: route.abort("blockedbyclient"))
+        page = await context.new_page()
+        await page.goto(f"{url}/?token={token}", timeout=driver.OPEN_S * 1000)
+        await page.wait_for_selector(".jp-LabShell", timeout=driver.OPEN_S * 1000)
+        await page.wait_for_timeout(WATCH_S * 1000)
+        return {
+            "url": page.url,
+            "toasts": await page.locator(".Toastify__toast").all_inner_texts(),
+            "tabs": await page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel").all_inner_texts(),
+            "files": await page.locator(".jp-DirListing-itemName").all_inner_texts(),
+            "ui_links": await page.eval_on_selector_all(
+                ".jp-OutputArea-output a[href^='http://127.0.0.1:8233']", "links => links.map(a => a.href)"
+            ),
+        }
 
 
 def notification_settings(url: str, token: str) -> dict:

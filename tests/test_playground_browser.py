@@ -15,7 +15,6 @@ attempt it is on. A screenshot of the widget after each run (and one mid-run) go
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -42,24 +41,16 @@ pg"""
 
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
-    if not os.access(driver.CHROMIUM, os.X_OK):
-        pytest.fail(f"{driver.CHROMIUM} is not installed: `apt-get install -y chromium` (.ci/run installs it in CI)")
+    if driver.CHROMIUM is None:
+        pytest.fail("no Chromium: `python tests/preflight.py` says how to install it (.ci/run installs it in CI)")
     with driver.running_jupyterlab(REPO, tmp_path_factory.mktemp("playground-lab")) as lab:
         yield lab
 
 
 @pytest.fixture(scope="module")
 async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=driver.CHROMIUM, args=driver.CHROMIUM_ARGS, timeout=60_000
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with driver.launched_chromium() as chromium:
+        yield chromium
 
 
 def _playground_notebook(path: Path) -> None:
