@@ -195,7 +195,7 @@ async def end_state(client: Client | None, order_id: str, home: Path | None = No
 async def terminate_if_running(handle: WorkflowHandle, reason: str) -> bool:
     """Terminate the run; False when it had already ended on its own (every deadline races the run it stops)."""
     try:
-        await handle.terminate(reason)
+        await handle.terminate(reason=reason)  # a positional argument would be stored as details
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:  # "workflow execution already completed"
             return False

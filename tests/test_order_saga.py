@@ -561,6 +561,8 @@ async def test_a_deadline_terminates_a_run_still_going_and_never_one_that_ended(
     slow = await start_order(client, oid("deadline", "slow"), 3200, FaultPlan({"charge": Fault(SLOW, seconds=5)}))
     assert not await ended_within(slow, 0.5, "the test's deadline")
     assert (await slow.describe()).status.name == "TERMINATED"
+    last = [event async for event in slow.fetch_history_events()][-1]  # the reason is the reason, not a detail
+    assert last.workflow_execution_terminated_event_attributes.reason == "the test's deadline"
     assert not await terminate_if_running(slow, "again")  # it is not running: nothing to do, no error
 
     quick = await start_order(client, oid("deadline", "quick"), 3300)

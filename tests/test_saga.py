@@ -427,7 +427,7 @@ async def test_a_bug_in_the_saga_body_undoes_nothing_and_the_run_waits_for_a_fix
         ]
         assert scheduled == ["do_step"]
         assert [c["name"] for c in _calls(workflow_id)] == ["step1"]
-        await handle.terminate("the test saw what it came for")
+        await handle.terminate(reason="the test saw what it came for")
 
 
 async def test_continue_as_new_inside_the_saga_undoes_nothing(env):

@@ -107,5 +107,5 @@ async def credit_until_handover(client: Client, customer: str) -> tuple[int, Acc
             run = client.get_workflow_handle(handle.id, run_id=run_id)
             events = len((await run.fetch_history()).events)
             rows.append({"run": number, "status": (await run.describe()).status.name, "events": events})
-        await handle.terminate("notebook 13: the demo account is closed")
+        await handle.terminate(reason="notebook 13: the demo account is closed")
     return sent, account, rows
