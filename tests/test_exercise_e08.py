@@ -8,11 +8,13 @@ second worker process starts where the first one's files are gone.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 
 import pytest
 from answers.cases import Answer, cases
+from temporalio.client import WorkflowExecutionStatus
 
 from checks import e08_survive_a_kill
 from saga_lab import connection, server
@@ -45,3 +47,30 @@ async def test_each_answer_gets_its_verdict(answer: Answer, session_server: serv
     client = await connection.connect(session_server)
     await e08_survive_a_kill.check(client, importlib.import_module(answer.module))
     assert answer.judge(capsys.readouterr().out) == []
+
+
+async def test_a_late_kill_is_tried_again_so_a_fifth_parcel_heartbeat_cannot_pass(
+    session_server: server.ServerInfo, capsys, monkeypatch
+):
+    # A busy machine once made the kill land after parcel 5, just after this answer's heartbeat, and it
+    # passed. Here the first batch's kill is made late on purpose (one parcel's time more): that batch is
+    # set aside, the second is killed after parcel 4, and the answer says NOT YET.
+    under_way = e08_survive_a_kill._first_attempt_under_way
+    calls = []
+
+    async def late_the_first_time(*args):
+        await under_way(*args)
+        calls.append(args[1])
+        if len(calls) == 1:
+            await asyncio.sleep(e08_survive_a_kill.SECONDS_PER_PARCEL * 1.5)
+
+    monkeypatch.setattr(e08_survive_a_kill, "_first_attempt_under_way", late_the_first_time)
+    client = await connection.connect(session_server)
+    answer = next(a for a in cases("e08") if a.name == "wrong_heartbeat_every_fifth_parcel")
+    assert await e08_survive_a_kill.check(client, importlib.import_module(answer.module)) is False
+    assert answer.judge(capsys.readouterr().out) == []
+    assert len(calls) == 2
+    first = await calls[0].describe()
+    assert first.status == WorkflowExecutionStatus.TERMINATED
+    events = [event async for event in calls[0].fetch_history_events()]
+    assert events[-1].workflow_execution_terminated_event_attributes.reason == e08_survive_a_kill.LATE_KILL
