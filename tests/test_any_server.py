@@ -164,7 +164,7 @@ def test_every_command_works_on_a_plain_dev_server(plain_server, tmp_path):
 def test_a_server_that_refuses_search_attributes_runs_the_saga_without_them(tmp_path):
     """The time-skipping test server has no operator service: adding search attributes fails."""
     script = textwrap.dedent(f"""
-        import asyncio, json
+        import asyncio, json, os, sys
         from temporalio.testing import WorkflowEnvironment
         from saga_lab import connection, server
         from saga_lab.checkout import place_order
@@ -182,6 +182,8 @@ def test_a_server_that_refuses_search_attributes_runs_the_saga_without_them(tmp_
             finally:
                 await env.shutdown()
         asyncio.run(main())
+        sys.stdout.flush()
+        os._exit(0)  # as `saga-lab` leaves: interpreter shutdown after a client can SIGABRT (sdk-python#300)
     """)
     env = env_for("unused:1", tmp_path)
     env.pop("TEMPORAL_ADDRESS")
@@ -212,7 +214,7 @@ def test_every_command_says_in_one_line_that_nothing_listens(tmp_path, argv):
 # ---------------------------------------------------------------- two learners, one server
 
 LEARNER_SCRIPT = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 from saga_lab import connection
 from saga_lab.checkout import place_order
 from saga_lab.worker import BackgroundWorkers
@@ -224,6 +226,8 @@ async def main(base):
     print(json.dumps([r.status for r in results]))
 
 asyncio.run(main(int(sys.argv[1])))
+sys.stdout.flush()
+os._exit(0)  # as `saga-lab` leaves: interpreter shutdown after a client can SIGABRT (temporalio sdk-python#300)
 """
 
 
