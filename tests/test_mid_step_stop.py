@@ -115,6 +115,41 @@ async def test_a_cancel_or_deadline_while_a_step_runs_undoes_the_whole_order(cli
     assert calls(order.order_id) == forward + UNDONE_AFTER[step]  # nothing ran after the stop but undos
 
 
+async def test_a_deadline_and_the_steps_result_in_one_workflow_task_undo_the_step(session_server):
+    """The deadline's timer fires and the step completes before a worker looks: one workflow task gets
+    both, the timer first (as the history has them). The step ended after the deadline: it is undone.
+
+    A busy fresh clone once ended this COMPLETED: the deadline reached the saga a loop turn after the
+    step's result. Here the workflow worker is stopped while both land, so the one task is certain."""
+    prefix = f"midstep-{uuid.uuid4().hex[:6]}-one-task/"
+    client = await connection.connect(session_server)
+    queue = config.task_queue("workflow", prefix)
+    order = OrderInput(f"mid-one-task-{uuid.uuid4().hex[:6]}", 4999, deadline_seconds=1.0)
+    gate = GATES[(order.order_id, "create_shipment")] = asyncio.Event()
+    async with AsyncExitStack() as stack:
+        for base, activities in MOCKS.items():
+            await stack.enter_async_context(Worker(client, task_queue=prefix + base, activities=activities))
+        async with Worker(client, task_queue=queue, workflows=WORKFLOWS):
+            handle = await client.start_workflow(OrderSagaWorkflow.run, order, id=order.order_id, task_queue=queue)
+            await _until("create_shipment to start", lambda: "create_shipment" in calls(order.order_id))
+        await _until("the deadline", lambda: _has_event(handle, EventType.EVENT_TYPE_TIMER_FIRED))
+        gate.set()
+        completed = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        await _until("the step's result", lambda: _count(handle, completed, 3))
+        async with Worker(client, task_queue=queue, workflows=WORKFLOWS):
+            result = await asyncio.wait_for(order_result(handle), RESULT_TIMEOUT_S)
+    kinds = [e.event_type async for e in handle.fetch_history_events()]
+    fired = kinds.index(EventType.EVENT_TYPE_TIMER_FIRED)
+    done = [i for i, kind in enumerate(kinds) if kind == completed][2]  # create_shipment's, the third step's
+    assert fired < done and EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED not in kinds[fired:done]  # one task got both
+    assert result.status == COMPENSATED and result.failed_step == "create_shipment", result
+    assert result.compensations == UNDONE_AFTER["create_shipment"]
+
+
+async def _count(handle: WorkflowHandle, event_type: int, n: int) -> bool:
+    return sum([e.event_type == event_type async for e in handle.fetch_history_events()]) >= n
+
+
 #: A stop lands while ``create_order`` runs, and the attempt then fails: retryably (Temporal does not
 #: retry it after a cancel) or with a business error. The stop is what ended the saga, and says so.
 STOP_THEN_FAIL = {

@@ -196,21 +196,28 @@ class OrderSagaWorkflow:
         if order.deadline_seconds <= 0:
             return await self._run_saga()
         body = asyncio.create_task(self._run_saga())
-        try:
-            await workflow.wait_condition(body.done, timeout=timedelta(seconds=order.deadline_seconds))
-        except TimeoutError:
-            self._stopped(f"the business deadline passed during {self.current}: the order was undone")
-            self.deadline_passed = True
-            body.cancel()
-        except asyncio.CancelledError:
-            body.cancel()  # the whole workflow was cancelled
+        # The deadline is a timer whose callback runs as soon as it fires, ahead of a step's result
+        # that arrives in the same workflow task: the step is then undone, as its history says it
+        # ended after the deadline. (A wait_condition timeout would reach us a loop turn later.)
+        deadline = asyncio.get_running_loop().call_later(order.deadline_seconds, self._deadline_passed, body)
         while True:  # the saga compensates, then says how it ended: wait for that, whatever arrives meanwhile
             try:
-                return await asyncio.shield(body)
-            except asyncio.CancelledError:
+                result = await asyncio.shield(body)
+            except asyncio.CancelledError:  # the whole workflow was cancelled
+                deadline.cancel()
                 if body.done():
                     return body.result()  # the saga ended CANCELED: this raises its cancellation
-                body.cancel()  # a workflow cancel after the deadline: the body is stopping already
+                body.cancel()  # the body stops (again, if a deadline already stopped it)
+                continue
+            deadline.cancel()
+            return result
+
+    def _deadline_passed(self, body: asyncio.Task) -> None:
+        if body.done():
+            return
+        self._stopped(f"the business deadline passed during {self.current}: the order was undone")
+        self.deadline_passed = True
+        body.cancel()
 
     async def _run_saga(self) -> OrderResult:
         """The steps inside the Saga; how they ended is read from what was recorded."""
