@@ -11,6 +11,11 @@ do not agree). Last, ``charge=timeout:2``: while the charge is retried, the live
 attempt it is on. A screenshot of the widget after each run (and one mid-run) goes to
 ``test-artifacts/``, and
 ``test-artifacts/playground-browser.txt`` says how long each took to show, from the click.
+
+A second notebook proves that a fault picked while another cell runs reaches the run, and that a
+pick made after it does too (under ipykernel 7.4.0 that second pick never left the browser: the
+kernel answered the first without the "idle" ipywidgets waits for, so the dropdown stopped
+sending, and Run ran a fault the learner had taken away).
 """
 
 from __future__ import annotations
@@ -53,11 +58,20 @@ async def browser():
         yield chromium
 
 
-def _playground_notebook(path: Path) -> None:
+def _playground_notebook(path: Path, *more_cells: str, prefix: str = "bt-play") -> None:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    notebook.cells = [nbformat.v4.new_markdown_cell("# The playground"), nbformat.v4.new_code_cell(SETUP_CELL)]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# The playground"),
+        nbformat.v4.new_code_cell(SETUP_CELL.replace('"bt-play"', f'"{prefix}"')),
+        *(nbformat.v4.new_code_cell(source) for source in more_cells),
+    ]
     nbformat.write(notebook, path)
+
+
+async def _listed(widget) -> str:
+    """The runs table as the learner reads it (what each run was given and how it ended)."""
+    return await widget.locator(".saga-runs tbody").inner_text()
 
 
 async def _run_and_watch(page, widget) -> dict[str, float]:
@@ -105,7 +119,9 @@ async def test_faults_picked_in_the_browser_run_a_real_saga_and_show_its_end(jup
         # A shipment refused: the saga undoes the order and the charge.
         await widget.locator(".saga-playground-fault-create_shipment select").select_option("permanent")
         timings.append(("create_shipment=permanent", await _run_and_watch(page, widget)))
-        assert await _end(widget) == {"status": "COMPENSATED", "run-status": "COMPLETED", "consistent": "yes"}
+        assert await _end(widget) == {"status": "COMPENSATED", "run-status": "COMPLETED", "consistent": "yes"}, (
+            await _listed(widget)
+        )
         diagram = widget.locator(".saga-playground-view .saga-diagram[data-drawn-by='plantuml'] svg")
         assert await diagram.count() == 1
         drawn = await diagram.text_content()
@@ -117,7 +133,9 @@ async def test_faults_picked_in_the_browser_run_a_real_saga_and_show_its_end(jup
         # And the refund refused for good: it needs a person.
         await widget.locator(".saga-playground-fault-refund select").select_option("permanent")
         timings.append(("create_shipment=permanent, refund=permanent", await _run_and_watch(page, widget)))
-        assert await _end(widget) == {"status": "FAILED", "run-status": "FAILED", "consistent": "NO"}
+        assert await _end(widget) == {"status": "FAILED", "run-status": "FAILED", "consistent": "NO"}, await _listed(
+            widget
+        )
         state = await widget.locator(".saga-playground-state").inner_text()
         assert "needs a person" in state and "CHARGED" in state
         drawn = await widget.locator(".saga-playground-view .saga-diagram[data-drawn-by='plantuml'] svg").text_content()
@@ -151,3 +169,48 @@ async def test_faults_picked_in_the_browser_run_a_real_saga_and_show_its_end(jup
         encoding="utf-8",
     )
     print(report.read_text(encoding="utf-8"))
+
+
+BUSY_CELL = "import asyncio\n\nawait asyncio.sleep(4)  # another cell, running while the learner picks a fault"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+async def test_a_fault_picked_while_another_cell_runs_reaches_the_run_and_so_does_the_next_pick(jupyterlab, browser):
+    path = jupyterlab.root / "zz_playground_busy.ipynb"
+    _playground_notebook(path, BUSY_CELL, prefix="bt-busy")
+    notebook = jupyterlab.notebook(path.name)
+    async with driver.NotebookTab(browser, jupyterlab, notebook) as tab:
+        await tab.restart_and_run_all()
+        await tab.wait_for_run(300)
+        assert driver.problems(notebook, await tab.cells(), 1) == []
+        page = tab.page
+        widget = page.locator(".saga-playground")
+        await widget.wait_for(timeout=driver.OPEN_S * 1000)
+        rows = widget.locator(".saga-runs tbody tr")
+
+        async def run() -> tuple[str, dict[str, str]]:
+            """Click Run; what the new row says the run was given, and how it ended."""
+            before = await rows.count()
+            await widget.locator("button.saga-playground-run").click()
+            deadline = time.monotonic() + RUN_S
+            while await rows.count() == before:
+                assert time.monotonic() < deadline, f"the run was not listed within {RUN_S} s"
+                await page.wait_for_timeout(100)
+            return await rows.nth(before).locator("td").nth(2).inner_text(), await _end(widget)
+
+        await widget.locator(".saga-playground-fault-create_shipment select").select_option("permanent")
+        busy = page.locator(".jp-CodeCell").nth(1)
+        await busy.locator(".jp-InputArea-editor").click()
+        await page.keyboard.press("Control+Enter")  # runs the sleeping cell, and stays on it
+        await busy.locator(".jp-InputPrompt", has_text="[*]").wait_for(timeout=driver.OPEN_S * 1000)
+        await widget.locator(".saga-playground-fault-refund select").select_option("permanent")
+        await tab.wait_for_run(60)
+
+        given, end = await run()
+        assert given == "create_shipment=permanent, refund=permanent", await _listed(widget)
+        assert end["status"] == "FAILED"
+        await widget.locator(".saga-playground-fault-refund select").select_option("none")
+        given, end = await run()
+        assert given == "create_shipment=permanent", await _listed(widget)
+        assert end["status"] == "COMPENSATED"
