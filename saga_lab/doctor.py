@@ -18,9 +18,6 @@ READY, MISSING, NOTE = "ready", "MISSING", "note"
 #: What JupyterLab needs besides the runtime packages (the ``[lab]`` extra).
 LAB_PACKAGES = ("jupyterlab", "ipykernel", "matplotlib")
 JUPYTERLAB_PORT = 8888
-#: ipykernel releases whose widget messages can stop reaching the kernel: a control changed while another
-#: cell runs is answered without the "idle" ipywidgets waits for, and that control sends nothing after.
-BROKEN_IPYKERNEL = ("7.4.",)
 
 
 @dataclass(frozen=True)
@@ -42,14 +39,6 @@ def _packages() -> Need:
             missing.append(name)
     if missing:
         return Need("packages", MISSING, f"{', '.join(missing)} not installed: run `make install`")
-    kernel = version("ipykernel")
-    if kernel.startswith(BROKEN_IPYKERNEL):
-        return Need(
-            "packages",
-            MISSING,
-            f"ipykernel {kernel} can stop sending a widget's changes (a fault picked in the playground while "
-            "another cell runs): run `make install`, which pins 7.3.0, or `pip install 'ipykernel<7.4'`",
-        )
     return Need("packages", READY, f"temporalio {version('temporalio')}, jupyterlab {version('jupyterlab')}")
 
 

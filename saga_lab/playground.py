@@ -428,6 +428,62 @@ def _reached(records: list[history.Event], setup: Setup) -> bool:
 # ------------------------------------------------------------------ the widget
 
 
+class _CellWatch:
+    """Which cell this kernel is running now, if any (IPython's ``pre_run_cell``/``post_run_cell``)."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        self.cell: dict | None = None  # the running cell's execute request
+
+    @classmethod
+    def of(cls, kernel: Any) -> _CellWatch:
+        """The kernel's one watch, made and registered on first use."""
+        watch = getattr(kernel, "_saga_lab_cell_watch", None)
+        if watch is None:
+            watch = kernel._saga_lab_cell_watch = cls(kernel)
+            kernel.shell.events.register("pre_run_cell", watch.began)
+            kernel.shell.events.register("post_run_cell", watch.ended)
+        return watch
+
+    def began(self, _info: Any) -> None:
+        self.cell = self.kernel.get_parent("shell")
+
+    def ended(self, _result: Any) -> None:
+        self.cell = None
+
+
+def _keep_talking(controls: list[widgets.Widget]) -> None:
+    """Answer each control's message that comes while a cell runs with the "idle" its browser waits for.
+
+    ipykernel 7.4 handles a widget's message that comes while a cell runs at once, without waiting for
+    the cell, and sends no "idle" for it. ipywidgets in the browser sends a control's next change only
+    after the idle of its last one, so that control would go quiet for good, and Run would run a fault
+    the learner has since taken away (``tests/test_playground_browser.py`` shows it). A kernel that
+    waits for the cell is not touched (no cell runs then), and a second idle is ignored by the browser.
+    """
+    try:
+        from ipykernel.kernelbase import Kernel
+    except ImportError:  # not in a Jupyter kernel: nothing to answer
+        return
+    if not Kernel.initialized():
+        return
+    kernel = Kernel.instance()
+    if getattr(kernel, "shell", None) is None or not hasattr(kernel, "_publish_status"):
+        return
+    watch = _CellWatch.of(kernel)
+    for control in controls:
+
+        def answered(msg: dict, handle: Any = control._handle_msg) -> None:
+            try:
+                handle(msg)
+            finally:
+                if watch.cell is not None:  # handled beside a running cell: say idle for it, the cell runs on
+                    kernel._publish_status("idle", "shell", parent=msg)
+                    kernel._publish_status("busy", "shell", parent=watch.cell)
+
+        control.comm.on_msg(answered)
+
+
 class Playground:
     """Faults per step, the saga's options, a Run button, and a real saga drawn as it runs."""
 
@@ -542,6 +598,8 @@ class Playground:
             ]
         )
         self.widget.add_class("saga-playground")
+        controls = [self.parallel, self.hold, self.deadline, self.cancel, self.cancel_by]
+        _keep_talking([*self.kinds.values(), *self.amounts.values(), *controls])
 
     def _kind_changed(self, step: str, kind: str) -> None:
         amount, unit = self.amounts[step], self.units[step]
@@ -614,10 +672,10 @@ class Playground:
         return self._running
 
     def _clicked(self, _button: Any = None) -> None:
-        """The Run button: read the controls and schedule the run on the kernel's loop; return at once."""
+        """The Run button: check the controls and schedule the run on the kernel's loop; return at once."""
         pressed = time.monotonic()
         try:
-            setup = self.setup()
+            self.setup()  # a bad pick is said at once
             order_id = self._claim()
         except PlaygroundError as err:
             self.status.value = self._status_text(str(err), FAILURE_COLOR)
@@ -629,15 +687,26 @@ class Playground:
                 self._running = None
                 self.status.value = self._status_text("no event loop to run on: run the cell again", FAILURE_COLOR)
             else:
-                self._loop.call_soon_threadsafe(self._start, setup, order_id, pressed)
+                self._loop.call_soon_threadsafe(self._start, order_id, pressed)
             return
-        self._start(setup, order_id, pressed)
+        self._start(order_id, pressed)
 
-    def _start(self, setup: Setup, order_id: str, pressed: float) -> None:
+    def _start(self, order_id: str, pressed: float) -> None:
         self.run_button.disabled = True
-        self._task = asyncio.get_running_loop().create_task(self._run_from_button(setup, order_id, pressed))
+        self._task = asyncio.get_running_loop().create_task(self._run_from_button(order_id, pressed))
 
-    async def _run_from_button(self, setup: Setup, order_id: str, pressed: float) -> None:
+    async def _run_from_button(self, order_id: str, pressed: float) -> None:
+        # The controls are read here, in the task, not in the click's handler: a change the browser sent
+        # before the click can still be on its way through the loop then (ipykernel 7.4 hands a message
+        # that came while a cell ran to a task of its own), and it is in by the time this task runs.
+        await asyncio.sleep(0)
+        try:
+            setup = self.setup()
+        except PlaygroundError as err:
+            self._running = None
+            self.run_button.disabled = False
+            self.status.value = self._status_text(str(err), FAILURE_COLOR)
+            return
         try:
             await self._run(setup, order_id, pressed)
         except Exception as err:  # said in the widget, in one line: a button has no cell to raise into

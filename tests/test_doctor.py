@@ -78,19 +78,6 @@ def test_what_is_missing_is_said_with_what_to_do(tmp_path):
     )
 
 
-def test_an_ipykernel_that_stops_widgets_is_named_with_what_to_do(session_server, tmp_path):
-    # A stand-in dist-info first on the path: what importlib.metadata finds where ipykernel 7.4.0 is installed.
-    info = tmp_path / "ipykernel-7.4.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ipykernel\nVersion: 7.4.0\n", encoding="utf-8")
-    done = doctor(learner_env(SAGA_LAB_LEARNER="ada", PYTHONPATH=str(tmp_path)))
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
-    assert lines(done)["packages"] == (
-        "MISSING  packages: ipykernel 7.4.0 can stop sending a widget's changes (a fault picked in the "
-        "playground while another cell runs): run `make install`, which pins 7.3.0, or `pip install 'ipykernel<7.4'`"
-    )
-
-
 def test_the_room_hears_who_is_ready(session_server, tmp_path):
     """With a room open, each doctor run fills the learner's ``setup`` column: PASS, or NOT YET and what is missing."""
     instructor = learner_env(SAGA_LAB_ROOM=session_server.address, SAGA_LAB_HOME=os.environ["SAGA_LAB_HOME"])

@@ -13,9 +13,9 @@ attempt it is on. A screenshot of the widget after each run (and one mid-run) go
 ``test-artifacts/playground-browser.txt`` says how long each took to show, from the click.
 
 A second notebook proves that a fault picked while another cell runs reaches the run, and that a
-pick made after it does too (under ipykernel 7.4.0 that second pick never left the browser: the
-kernel answered the first without the "idle" ipywidgets waits for, so the dropdown stopped
-sending, and Run ran a fault the learner had taken away).
+pick made after it does too. ipykernel 7.4.0 handles the first without the "idle" ipywidgets
+waits for, so, unless the playground sends that idle itself, the dropdown stops sending and Run
+runs a fault the learner has taken away (this test fails when ``_keep_talking`` does nothing).
 """
 
 from __future__ import annotations
