@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
@@ -76,3 +76,17 @@ class Deployment:
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(0.2)
+
+    async def pinned(self, run: WorkflowHandle, timeout_s: float = 10.0) -> str:
+        """The build ``run`` is pinned to, once its first workflow task has run on it.
+
+        Until then the run belongs to no build: a new build made current in that moment takes it.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            info = (await run.describe()).raw_description.workflow_execution_info.versioning_info
+            if info.deployment_version.build_id:
+                return info.deployment_version.build_id
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{run.id} was not picked up by a worker of {self.name} within {timeout_s:g} s")
+            await asyncio.sleep(0.1)
