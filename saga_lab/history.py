@@ -335,10 +335,16 @@ class RunFacts:
     timers: list[float] = field(default_factory=list)
     pending_timers: list[float] = field(default_factory=list)
     #: Every workflow-task failure of the workflow's own code: it raised (a bug) or broke determinism.
-    #: The server's own (:data:`RETRIED_BY_THE_SERVER`) are left out: the task is retried and goes on.
+    #: The server's own (:data:`RETRIED_BY_THE_SERVER`) are left out: the task is retried and goes on;
+    #: so is a deadlock (:data:`DEADLOCK`) that a later workflow task got past (a busy machine).
     task_failures: list[Event] = field(default_factory=list)
     #: For a run still open: what it waits for, in words (filled in by whoever waited for it).
     waiting_for: str = ""
+
+    @property
+    def surely_broken(self) -> bool:
+        """A task failure that is the code's for sure: any but a deadlock the run may yet get past."""
+        return any(not is_deadlock(event) for event in self.task_failures)
 
     @property
     def scheduled(self) -> list[str]:
@@ -380,6 +386,26 @@ RETRIED_BY_THE_SERVER = frozenset(
         "WORKFLOW_PAUSE_REQUESTED_BEFORE_TASK_STARTED",
     }
 )
+#: The SDK's deadlock detector (TMPRL1101): a workflow task that did not yield within 2 s. Code that
+#: blocks meets it on every try; a sound workflow on a busy machine can meet it once (its first task
+#: imports through the sandbox), and its next try goes on. Only one the run never got past counts.
+DEADLOCK = "Potential deadlock detected"
+
+
+def is_deadlock(event: Event) -> bool:
+    return DEADLOCK in f"{event.failure} {event.reason}"
+
+
+def _code_failures(records: list[Event]) -> list[Event]:
+    """The workflow-task failures of the code: not the server's, not a deadlock a later task got past."""
+    last_completed = max((e.event_id for e in records if e.kind == "WorkflowTaskCompleted"), default=0)
+    return [
+        e
+        for e in records
+        if e.kind == "WorkflowTaskFailed"
+        and e.cause not in RETRIED_BY_THE_SERVER
+        and not (is_deadlock(e) and e.event_id < last_completed)
+    ]
 
 
 def run_facts(records: list[Event]) -> RunFacts:
@@ -399,7 +425,7 @@ def run_facts(records: list[Event]) -> RunFacts:
         activities=activity_runs(records),
         timers=list(timers.values()),
         pending_timers=[seconds for key, seconds in timers.items() if key not in ended],
-        task_failures=[e for e in records if e.kind == "WorkflowTaskFailed" and e.cause not in RETRIED_BY_THE_SERVER],
+        task_failures=_code_failures(records),
     )
 
 

@@ -83,3 +83,24 @@ def test_only_a_task_failure_of_the_code_counts_not_one_the_server_retries():
     assert [(e.cause, e.reason) for e in found] == [
         ("WORKFLOW_WORKER_UNHANDLED_FAILURE", "name 'refnud' is not defined")
     ]
+
+
+def test_a_deadlock_the_run_got_past_is_a_busy_machine_one_it_did_not_may_be_the_code():
+    """The SDK fails a workflow task that does not yield within 2 s. On a busy fresh clone a sound
+    workflow met it once and its next task went on; code that blocks meets it on every try."""
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.api.history.v1 import HistoryEvent
+
+    raw = json.loads((HISTORIES / "golden-happy.json").read_text())
+    run = WorkflowHistory.from_json("golden-happy", raw)
+    last = run.events[-1].event_id
+    message = "[TMPRL1101] Potential deadlock detected: workflow didn't yield within 2 second(s)."
+    deadlock = _task_failed(last + 1, "WORKFLOW_WORKER_UNHANDLED_FAILURE", message)
+    went_on = HistoryEvent(event_id=last + 2, event_type=EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+
+    past = history.facts(WorkflowHistory(run.workflow_id, [*run.events, deadlock, went_on]))
+    assert past.task_failures == [] and not past.surely_broken
+    stuck = history.facts(WorkflowHistory(run.workflow_id, [*run.events, deadlock]))
+    assert [e.reason for e in stuck.task_failures] == [message] and not stuck.surely_broken
+    code = _task_failed(last + 3, "WORKFLOW_WORKER_UNHANDLED_FAILURE", "name 'refnud' is not defined")
+    assert history.facts(WorkflowHistory(run.workflow_id, [*run.events, deadlock, went_on, code])).surely_broken

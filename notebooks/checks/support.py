@@ -293,7 +293,7 @@ async def finish(
     deadline = loop.time() + within_s
     while True:
         facts = history.facts(await handle.fetch_history())
-        if facts.task_failures:
+        if facts.surely_broken or (facts.task_failures and loop.time() >= deadline):  # a deadlock: one more try
             await terminate_if_running(handle, "the exercise check stopped this run: its workflow task failed")
             raise NotYet(f"{what}: {task_failure_line(facts.task_failures[-1])}")
         if facts.status != "RUNNING":

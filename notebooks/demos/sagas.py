@@ -88,8 +88,9 @@ async def _end(handle: WorkflowHandle) -> tuple[str, str | None]:
     deadline = asyncio.get_running_loop().time() + LIMIT_S
     result = asyncio.ensure_future(handle.result())
     while not (await asyncio.wait({result}, timeout=0.5))[0]:
-        broken = history.facts(await handle.fetch_history()).task_failures
-        stop = broken or asyncio.get_running_loop().time() > deadline
+        facts = history.facts(await handle.fetch_history())
+        broken = facts.task_failures  # a deadlock alone may be a busy machine: its next try can go on
+        stop = facts.surely_broken or asyncio.get_running_loop().time() > deadline
         if stop and await terminate_if_running(handle, "stopped by the exercise's runner"):  # else: it just ended
             result.cancel()
             await asyncio.gather(result, return_exceptions=True)
