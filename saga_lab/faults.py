@@ -6,11 +6,14 @@ activities act on it, through a :class:`FaultInjector`, using the attempt number
 Temporal gives them.
 """
 
+import contextlib
+import hashlib
 import logging
 import os
 import random
 import re
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +47,11 @@ TRANSIENT_ERROR_TYPE = "ServiceUnavailable"
 LATE_AFTER_S = 15.0
 #: The longest a ``slow`` attempt may sleep.
 MAX_SLOW_S = 60.0
+#: Where the worker processes of this machine tell each other the latest ``late`` attempt of a
+#: step, and when its work lands: workers that share a task queue each get some attempts of a
+#: step, and one holding an early attempt must not land it on its own, older estimate (the
+#: later attempts may have started late, on a busy machine). One small file per step of a run.
+LATE_DIR = Path(tempfile.gettempdir()) / "saga-lab-late-work"
 
 _SPEC = re.compile(r"^(?P<step>[a-z_]+)=(?P<kind>[a-z]+)(?::(?P<n>\d+(?:\.\d+)?))?$")
 MAX_TIMES = 100
@@ -305,13 +313,13 @@ class FaultInjector:
             late = self._late[key] = _LateStep(
                 info.attempt, info.started_time.timestamp(), _timeout_s(info), info.retry_policy, holding + 1
             )
+        _share_latest(key, late.attempt, late.lands_at)
         order = info.workflow_id
         outcome: dict[str, Any] = {}
         landed = threading.Event()
 
         def due_in() -> float:
-            with self._lock:
-                return self._late.get(key, late).lands_at - time.time()
+            return self._lands_at(key, late) - time.time()
 
         def land() -> None:
             began = time.time()
@@ -337,6 +345,8 @@ class FaultInjector:
                 self._late[key].holding -= 1
                 if not self._late[key].holding:
                     del self._late[key]
+            if time.time() >= _shared_lands_at(key):  # the step's last late work is due: nobody needs the file
+                _unshare(key)
             landed.set()
 
         thread = threading.Thread(target=land, name=f"late-{step}-{order}", daemon=True)
@@ -348,6 +358,12 @@ class FaultInjector:
         if "refused" in outcome:
             raise outcome["refused"]
         return outcome["done"]
+
+    def _lands_at(self, key: tuple[str, str], late: _LateStep) -> float:
+        """When this process's held work of a step lands: after the latest attempt seen here or by another process."""
+        with self._lock:
+            own = self._late.get(key, late).lands_at
+        return max(own, _shared_lands_at(key))
 
     def _write(self, *fields: Any) -> None:
         if self.journal is not None:
@@ -364,11 +380,45 @@ class FaultInjector:
         returns how many are still held."""
         with self._lock:
             threads = list(self._held)
-            due = max((late.lands_at for late in self._late.values()), default=time.time())
+            late_steps = list(self._late.items())
+        due = max((self._lands_at(key, late) for key, late in late_steps), default=time.time())
         deadline = time.monotonic() + (timeout_s if timeout_s is not None else max(0.0, due - time.time()) + 5.0)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         return self.late_work_in_flight
+
+
+def _late_file(key: tuple[str, str]) -> Path:
+    return LATE_DIR / hashlib.sha256("\0".join(key).encode()).hexdigest()[:32]
+
+
+def _shared_lands_at(key: tuple[str, str]) -> float:
+    """When the latest ``late`` attempt of the step that any process told of lands; 0 if none did."""
+    try:
+        _, lands_at = _late_file(key).read_text(encoding="ascii").split()
+        return float(lands_at)
+    except (OSError, ValueError):  # none yet, or gone: each process still has its own estimate
+        return 0.0
+
+
+def _share_latest(key: tuple[str, str], attempt: int, lands_at: float) -> None:
+    """Tell the other processes this attempt of the step, unless one told of a later attempt."""
+    path = _late_file(key)
+    try:
+        LATE_DIR.mkdir(exist_ok=True)
+        with contextlib.suppress(OSError, ValueError):
+            if int(path.read_text(encoding="ascii").split()[0]) >= attempt:
+                return
+        draft = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        draft.write_text(f"{attempt} {lands_at!r}", encoding="ascii")
+        os.replace(draft, path)  # whole or not at all, for a reader in another process
+    except OSError as err:  # best effort: without it, this process lands on its own estimate
+        log.warning("could not share when late %s work lands: %s", key[1], err)
+
+
+def _unshare(key: tuple[str, str]) -> None:
+    with contextlib.suppress(OSError):
+        _late_file(key).unlink()
 
 
 def read_journal(path: Path) -> dict[str, int]:

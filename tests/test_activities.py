@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from temporalio.client import Client, WorkflowFailureError
@@ -23,10 +25,10 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 from demos.timeouts import ChargeCall, ChargeWorkflow, ProviderCharge
-from saga_lab import connection, history
+from saga_lab import connection, faults, history
 from saga_lab.activities import OrderActivities, PaymentActivities, ShippingActivities
 from saga_lab.checkout import place_order
-from saga_lab.faults import LATE_AFTER_S, Fault, FaultPlan, late_work_lands_at, read_journal
+from saga_lab.faults import LATE_AFTER_S, Fault, FaultInjector, FaultPlan, late_work_lands_at, read_journal
 from saga_lab.services import open_services
 from saga_lab.worker import BackgroundWorkers, activity_executor
 from saga_lab.workflows import STEP_RETRY, STEP_TIMEOUT
@@ -139,6 +141,47 @@ def test_the_journal_counts_late_work_lost_with_its_process(tmp_path):
     )
     assert read_journal(journal) == {"held": 3, "landed": 2, "lost": 1}  # process 11 died holding o2's refund
     assert read_journal(tmp_path / "none.log") == {"held": 0, "landed": 0, "lost": 0}
+
+
+def test_late_work_held_by_two_workers_lands_after_the_latest_attempt_either_saw(tmp_path, monkeypatch):
+    """Two workers on one task queue (two processes: two injectors) each hold an attempt of one step.
+    The first must not land on its own estimate, which assumed the second attempt would start on
+    time: here it started 1 s late, as on a busy machine. This isolates the timing: the attempts'
+    ``activity.info()`` is built by hand; the CLI test runs it for real, three processes at once."""
+    monkeypatch.setattr(faults, "LATE_DIR", tmp_path)
+    policy = RetryPolicy(initial_interval=timedelta(seconds=0.1), backoff_coefficient=1, maximum_attempts=2)
+    began = time.time()
+
+    def attempt(n: int, started: float) -> SimpleNamespace:
+        return SimpleNamespace(
+            workflow_run_id="run-1",
+            workflow_id="ord-1",
+            activity_id="3",
+            attempt=n,
+            started_time=datetime.fromtimestamp(started, UTC),
+            start_to_close_timeout=timedelta(seconds=0.5),
+            retry_policy=policy,
+        )
+
+    first_lands_on_its_own = late_work_lands_at(1, began, 0.5, policy)  # began + 0.5 + 0.1 + 0.5 + 0.5
+    second_began = began + 1.5  # 1 s after the policy's schedule
+    second_lands = late_work_lands_at(2, second_began, 0.5, policy)  # began + 2.5
+    landed: dict[str, float] = {}
+
+    def land(who: str) -> None:
+        landed[who] = time.time()
+
+    first = threading.Thread(
+        target=FaultInjector()._hold, args=("create_shipment", attempt(1, began), land, ("first",))
+    )
+    first.start()
+    time.sleep(second_began - time.time())
+    second_worker = FaultInjector()
+    second_worker._hold("create_shipment", attempt(2, second_began), land, ("second",))
+    first.join(5)
+    assert landed["first"] >= second_lands - 0.05 > first_lands_on_its_own + 0.8, (landed, second_lands)
+    assert landed["second"] >= second_lands - 0.05
+    assert list(tmp_path.iterdir()) == []  # the last landing took the shared note away
 
 
 async def test_a_late_charge_lands_after_its_refund_and_is_reversed(client):
