@@ -93,8 +93,9 @@ class ActivityRun:
     attempts: int = 0
     outcome: str = "scheduled"  # scheduled, running, completed, failed, timed out, cancelled
     failure: str | None = None
-    #: The failure of the attempt before the last one, when there were retries.
+    #: The failure of the attempt before the last one, when there were retries, and its type.
     retried_after: str | None = None
+    retried_after_type: str | None = None
     scheduled_event_id: int = 0
     #: The activity's (first) argument as scheduled, decoded from JSON (a dict for a dataclass).
     input: Any = field(default=None, compare=False, repr=False)
@@ -209,7 +210,12 @@ _DECODE: dict[str, Callable[[Any], dict]] = {
         "key": a.activity_id,
         "value": _json(a.input),
     },
-    "ActivityTaskStarted": lambda a: _of_activity(a, attempt=a.attempt, failure=_failure(a, "last_failure")),
+    "ActivityTaskStarted": lambda a: _of_activity(
+        a,
+        attempt=a.attempt,
+        failure=_failure(a, "last_failure"),
+        failure_type=failure_type(a.last_failure) if a.HasField("last_failure") else "",
+    ),
     "ActivityTaskCompleted": lambda a: _of_activity(a, value=_json(a.result)),
     "ActivityTaskFailed": lambda a: _of_activity(a, **_failed(a)),
     "ActivityTaskTimedOut": lambda a: _of_activity(a, **_failed(a)),
@@ -284,7 +290,7 @@ def activity_runs(records: Iterable[Event]) -> list[ActivityRun]:
         run.outcome = outcome
         if e.kind == "ActivityTaskStarted":
             run.started_at, run.attempts = e.time, e.attempt
-            run.retried_after = e.failure
+            run.retried_after, run.retried_after_type = e.failure, e.failure_type or None
             continue
         run.closed_at = e.time
         if e.kind == "ActivityTaskCompleted":

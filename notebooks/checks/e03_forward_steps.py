@@ -114,8 +114,9 @@ async def _completed(
 async def _declined(client: Client, facts: RunFacts, order_id: str, home: Path) -> str | None:
     """A declined card: one attempt (a business "no" is not retried), the run fails, nothing else is done."""
     charge = facts.of("charge")[:1]
-    if facts.status == "RUNNING" and "PaymentDeclined" in facts.waiting_for or charge and charge[0].attempts > 1:
-        tried = f"{charge[0].attempts} times" if charge and charge[0].attempts > 1 else "again and again"
+    again = charge and support.refused_again(charge[0])
+    if facts.status == "RUNNING" and "PaymentDeclined" in facts.waiting_for or again:
+        tried = f"{charge[0].attempts} times" if again else "again and again"
         return (
             f"the declined card (PaymentDeclined, a business error) was charged {tried}: "
             "a retry cannot change a business answer"

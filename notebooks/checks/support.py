@@ -306,6 +306,15 @@ async def finish(
         await asyncio.sleep(0.2)
 
 
+def refused_again(run: history.ActivityRun | None) -> bool:
+    """A service's business "no" (a declined card) was tried again: an attempt followed one it refused.
+
+    More attempts alone do not say it: on a busy machine an attempt can time out before it
+    reaches the service, and the next one is refused once, as it should be.
+    """
+    return bool(run and run.attempts > 1 and run.retried_after_type in history.NON_RETRYABLE_ERROR_TYPES)
+
+
 def still_open(facts: RunFacts, within_s: float, what: str = "your run") -> str:
     """The NOT YET line for a run :func:`finish` found open at its bound."""
     return f"{what} had not ended after {within_s:g} s: it was waiting for {facts.waiting_for}"
