@@ -414,6 +414,23 @@ def _share_latest(key: tuple[str, str], attempt: int, lands_at: float) -> None:
         os.replace(draft, path)  # whole or not at all, for a reader in another process
     except OSError as err:  # best effort: without it, this process lands on its own estimate
         log.warning("could not share when late %s work lands: %s", key[1], err)
+    _forget_the_long_landed()
+
+
+#: A shared landing this long past is nobody's to wait for: every live holder has landed by then.
+#: Its file stays only when the process that held the work ended first (a killed worker, a
+#: kernel stopped while work was held); the next late attempt on this machine removes it.
+LANDED_LONG_AGO_S = 60.0
+
+
+def _forget_the_long_landed() -> None:
+    long_ago = time.time() - LANDED_LONG_AGO_S
+    with contextlib.suppress(OSError):
+        for path in LATE_DIR.iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                text = path.read_text(encoding="ascii").split()
+                if (float(text[1]) if len(text) == 2 else path.stat().st_mtime) < long_ago:  # or a torn draft
+                    path.unlink()
 
 
 def _unshare(key: tuple[str, str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import threading
 import time
 import uuid
@@ -182,6 +183,21 @@ def test_late_work_held_by_two_workers_lands_after_the_latest_attempt_either_saw
     assert landed["first"] >= second_lands - 0.05 > first_lands_on_its_own + 0.8, (landed, second_lands)
     assert landed["second"] >= second_lands - 0.05
     assert list(tmp_path.iterdir()) == []  # the last landing took the shared note away
+
+
+def test_a_shared_landing_long_past_is_forgotten_by_the_next_late_attempt(tmp_path, monkeypatch):
+    """A worker killed while it held late work leaves its note behind; the next late attempt on the
+    machine removes notes whose landing is over a minute past (and a draft a kill tore), not others."""
+    monkeypatch.setattr(faults, "LATE_DIR", tmp_path)
+    now = time.time()
+    (tmp_path / "killed-worker").write_text(f"2 {now - 61!r}")
+    (tmp_path / "just-landed").write_text(f"1 {now - 5!r}")
+    (tmp_path / "torn.123.456").write_text("")
+    os.utime(tmp_path / "torn.123.456", (now - 120, now - 120))
+    faults._share_latest(("run-2", "1"), 1, now + 10)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["just-landed", faults._late_file(("run-2", "1")).name]
+    )
 
 
 async def test_a_late_charge_lands_after_its_refund_and_is_reversed(client):
